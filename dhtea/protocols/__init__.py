@@ -1,0 +1,40 @@
+"""Protocols by name: the built-in ones, or any `module:Class` a user brings."""
+
+from __future__ import annotations
+
+import importlib
+
+from dhtea.protocols.classic import Classic
+from dhtea.protocols.gapowner import GapOwner
+
+BUILTIN: dict[str, type] = {Classic.name: Classic, GapOwner.name: GapOwner}
+
+
+class UnknownProtocol(ValueError):
+    """The name is neither a built-in protocol nor an importable `module:Class`."""
+
+
+def load_protocol(spec: str) -> type:
+    """Return the protocol class for `classic`, `gapowner` or `package.module:Class`."""
+    if spec in BUILTIN:
+        return BUILTIN[spec]
+    if ":" not in spec:
+        known = ", ".join(sorted(BUILTIN))
+        raise UnknownProtocol(f"unknown protocol {spec!r}: use one of {known} or a module:Class path")
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UnknownProtocol(f"cannot import protocol module {module_name!r}: {exc}") from None
+    cls = getattr(module, attr, None)
+    if not isinstance(cls, type) or not callable(getattr(cls, "on_join", None)):
+        raise UnknownProtocol(f"{spec!r} is not a protocol class (it needs on_join, on_message and view)")
+    return cls
+
+
+def protocol_name(cls: type) -> str:
+    """The name that loads `cls` again: its registry name, or `module:Class`."""
+    name = getattr(cls, "name", "")
+    if BUILTIN.get(name) is cls:
+        return name
+    return f"{cls.__module__}:{cls.__qualname__}"

@@ -1,0 +1,258 @@
+"""Trace files: the one place where dhtea's objects become JSON and back.
+
+A trace file holds the protocol name, the scenario (seed included), the event
+trace, the violations and the final node views. It is versioned: `format` is
+`dhtea-trace` and `version` is `TRACE_VERSION`. Writing is canonical (sorted
+keys, fixed separators), so the same run always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from dhtea.messages import Message
+from dhtea.network import LATENCY_MODELS, LinkLatency, Network
+from dhtea.scenario import Join, JoinSchedule, Scenario
+from dhtea.trace import Event, RunResult
+from invariants import NodeView, Violation
+
+TRACE_FORMAT = "dhtea-trace"
+TRACE_VERSION = 1
+
+
+class TraceFileError(ValueError):
+    """A trace file that cannot be read: the message is one line for the user."""
+
+
+# -- to JSON ------------------------------------------------------------------
+
+
+def latency_to_dict(model: Any) -> dict:
+    return {"kind": model.kind, **attrs.asdict(model)}
+
+
+def scenario_to_dict(s: Scenario) -> dict:
+    net = s.network
+    return {
+        "ring": list(s.ring),
+        "joins": [{"node": j.node, "at": j.at, "bootstrap": j.bootstrap} for j in s.joins],
+        "network": {
+            "latency": latency_to_dict(net.latency),
+            "links": [{"src": k.src, "dst": k.dst, "latency": latency_to_dict(k.latency)} for k in net.links],
+            "delays": list(net.delays),
+            "fifo": net.fifo,
+        },
+        "seed": s.seed,
+        "max_events": s.max_events,
+        "deadline": s.deadline,
+    }
+
+
+def message_to_dict(m: Message) -> dict:
+    return {"kind": m.kind, "src": m.src, "dst": m.dst, "data": dict(m.data)}
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def event_to_dict(e: Event) -> dict:
+    out: dict[str, Any] = {"seq": e.seq, "t": e.time, "kind": e.kind, "node": e.node}
+    if e.message is not None:
+        out["msg"] = message_to_dict(e.message)
+    if e.changes:
+        out["changes"] = [[f, _plain(old), _plain(new)] for f, old, new in e.changes]
+    if e.kind == "send":
+        out["arrive"] = e.arrive
+    if e.timer is not None:
+        out["timer"] = e.timer
+    return out
+
+
+def violation_to_dict(v: Violation) -> dict:
+    return {"invariant": v.invariant, "nodes": list(v.nodes), "message": v.message, "event": v.event, "t": v.time}
+
+
+def view_to_dict(v: NodeView) -> dict:
+    return {"id": v.id, "left": v.left, "right": v.right, "member": v.member, "busy": v.busy, "queue": list(v.queue)}
+
+
+def result_to_dict(r: RunResult) -> dict:
+    return {
+        "format": TRACE_FORMAT,
+        "version": TRACE_VERSION,
+        "protocol": r.protocol,
+        "scenario": scenario_to_dict(r.scenario),
+        "status": r.status,
+        "end_time": r.end_time,
+        "violations": [violation_to_dict(v) for v in r.violations],
+        "final": [view_to_dict(v) for v in r.final],
+        "events": [event_to_dict(e) for e in r.events],
+    }
+
+
+def dumps(data: dict) -> str:
+    """Canonical JSON text: sorted keys, one event per line for readable diffs."""
+    events = data.get("events")
+    head = {k: v for k, v in data.items() if k != "events"}
+    text = json.dumps(head, sort_keys=True, indent=1)
+    if events is None:
+        return text + "\n"
+    lines = ",\n  ".join(json.dumps(e, sort_keys=True, separators=(",", ":")) for e in events)
+    body = f'"events": [\n  {lines}\n ]' if events else '"events": []'
+    return text[:-2] + ",\n " + body + "\n}\n"
+
+
+def trace_text(result: RunResult) -> str:
+    """The trace file's exact text for `result`."""
+    return dumps(result_to_dict(result))
+
+
+def save_trace(result: RunResult, path: str | os.PathLike) -> Path:
+    """Write `result` as a trace file, atomically: a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(trace_text(result))
+    os.replace(tmp, path)
+    return path
+
+
+# -- from JSON ----------------------------------------------------------------
+
+
+def _field(d: Any, key: str, where: str) -> Any:
+    if not isinstance(d, dict):
+        raise TraceFileError(f"{where or 'the file'} should be a JSON object")
+    if key not in d:
+        raise TraceFileError(f"missing field '{where + '.' if where else ''}{key}'")
+    return d[key]
+
+
+def latency_from_dict(d: Any, where: str) -> Any:
+    kind = _field(d, "kind", where)
+    cls = LATENCY_MODELS.get(kind)
+    if cls is None:
+        raise TraceFileError(f"{where}.kind: unknown latency model {kind!r} (known: {', '.join(LATENCY_MODELS)})")
+    args = {f.name: _field(d, f.name, where) for f in attrs.fields(cls) if f.default is attrs.NOTHING}
+    args.update({f.name: d[f.name] for f in attrs.fields(cls) if f.name in d})
+    return cls(**args)
+
+
+def scenario_from_dict(d: Any, where: str = "scenario") -> Scenario:
+    try:
+        net = _field(d, "network", where)
+        network = Network(
+            latency=latency_from_dict(_field(net, "latency", f"{where}.network"), f"{where}.network.latency"),
+            links=[
+                LinkLatency(_field(k, "src", "link"), _field(k, "dst", "link"), latency_from_dict(k["latency"], "link"))
+                for k in _field(net, "links", f"{where}.network")
+            ],
+            delays=_field(net, "delays", f"{where}.network"),
+            fifo=bool(_field(net, "fifo", f"{where}.network")),
+        )
+        joins = [
+            Join(_field(j, "node", "join"), _field(j, "at", "join"), _field(j, "bootstrap", "join"))
+            for j in _field(d, "joins", where)
+        ]
+        return Scenario(
+            ring=_field(d, "ring", where),
+            joins=JoinSchedule(joins),
+            network=network,
+            seed=_field(d, "seed", where),
+            max_events=_field(d, "max_events", where),
+            deadline=_field(d, "deadline", where),
+        )
+    except TraceFileError:
+        raise
+    except (TypeError, ValueError, KeyError) as exc:
+        raise TraceFileError(f"invalid {where}: {exc}") from None
+
+
+def message_from_dict(d: dict) -> Message:
+    return Message(d["kind"], d["src"], d["dst"], tuple(d.get("data", {}).items()))
+
+
+def _tupled(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def event_from_dict(d: dict) -> Event:
+    return Event(
+        seq=d["seq"],
+        time=d["t"],
+        kind=d["kind"],
+        node=d["node"],
+        message=message_from_dict(d["msg"]) if "msg" in d else None,
+        changes=tuple((f, _tupled(old), _tupled(new)) for f, old, new in d.get("changes", ())),
+        arrive=d.get("arrive"),
+        timer=d.get("timer"),
+    )
+
+
+def violation_from_dict(d: dict) -> Violation:
+    return Violation(d["invariant"], tuple(d["nodes"]), d["message"], d["event"], d["t"])
+
+
+@attrs.frozen
+class TraceFile:
+    """A trace file as read back: the raw JSON, plus the parts replay needs."""
+
+    path: Path
+    data: dict
+    protocol: str
+    scenario: Scenario
+    violations: tuple[Violation, ...]
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return tuple(event_from_dict(e) for e in self.data["events"])
+
+
+def read_trace(path: str | os.PathLike) -> TraceFile:
+    """Read and validate a trace file; any problem is a one-line `TraceFileError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TraceFileError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TraceFileError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TraceFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    try:
+        return _trace_from_data(path, data)
+    except TraceFileError as exc:
+        raise TraceFileError(f"{path}: {exc}") from None
+
+
+def _trace_from_data(path: Path, data: Any) -> TraceFile:
+    if _field(data, "format", "") != TRACE_FORMAT:
+        raise TraceFileError(f"not a dhtea trace (format is {data['format']!r}, expected {TRACE_FORMAT!r})")
+    version = _field(data, "version", "")
+    if version != TRACE_VERSION:
+        raise TraceFileError(f"unsupported trace version {version!r} (this dhtea reads version {TRACE_VERSION})")
+    protocol = _field(data, "protocol", "")
+    if not isinstance(protocol, str) or not protocol:
+        raise TraceFileError("field 'protocol' should be a protocol name")
+    scenario = scenario_from_dict(_field(data, "scenario", ""))
+    events = _field(data, "events", "")
+    raw_violations = _field(data, "violations", "")
+    if not isinstance(events, list) or not isinstance(raw_violations, list):
+        raise TraceFileError("fields 'events' and 'violations' should be lists")
+    try:
+        violations = tuple(violation_from_dict(v) for v in raw_violations)
+        for e in events:
+            event_from_dict(e)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise TraceFileError(f"malformed event or violation ({type(exc).__name__}: {exc})") from None
+    return TraceFile(path, data, protocol, scenario, violations)

@@ -1,0 +1,106 @@
+"""What the checkers see: a read-only view of each node and of the whole ring.
+
+The checkers never touch a protocol object; drivers (simulator, log checker) hand
+them a `NodeView` per node and keep a `RingView` up to date.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Iterable, Iterator, Mapping
+
+import attrs
+
+
+@attrs.frozen(slots=True)
+class NodeView:
+    """One node's state as the invariants see it.
+
+    `left`/`right` are node ids or None (unset); `member` is True once the node has
+    joined; `busy` is the lock that blocks join requests; `queue` holds the join
+    requests (joiner ids) waiting to be served.
+    """
+
+    id: int
+    left: int | None = None
+    right: int | None = None
+    member: bool = False
+    busy: bool = False
+    queue: tuple[int, ...] = ()
+
+
+def between(x: int, a: int, b: int) -> bool:
+    """True if `x` lies strictly inside the clockwise gap from `a` to `b`.
+
+    Ids grow clockwise and wrap from the largest to the smallest. The gap from a
+    node to itself (`a == b`) is the whole ring except that node.
+    """
+    if a < b:
+        return a < x < b
+    if a > b:  # the gap wraps past the largest id
+        return x > a or x < b
+    return x != a
+
+
+class RingView:
+    """All node views, plus the members in id order, updated one node at a time.
+
+    `known` is every node id that takes part in the run (members and joiners);
+    a pointer naming any other id is a violation of `known-nodes`.
+    """
+
+    __slots__ = ("_views", "_members", "known")
+
+    def __init__(self, known: Iterable[int], views: Iterable[NodeView] = ()) -> None:
+        self.known = frozenset(known)
+        self._views: dict[int, NodeView] = {}
+        self._members: list[int] = []
+        for view in views:
+            self.update(view)
+
+    def update(self, view: NodeView) -> bool:
+        """Store `view`; return True if the node's membership changed."""
+        old = self._views.get(view.id)
+        self._views[view.id] = view
+        was_member = old is not None and old.member
+        if view.member == was_member:
+            return False
+        if view.member:
+            bisect.insort(self._members, view.id)
+        else:
+            del self._members[bisect.bisect_left(self._members, view.id)]
+        return True
+
+    def node(self, node_id: int) -> NodeView:
+        return self._views[node_id]
+
+    def get(self, node_id: int | None) -> NodeView | None:
+        return None if node_id is None else self._views.get(node_id)
+
+    @property
+    def nodes(self) -> Mapping[int, NodeView]:
+        return self._views
+
+    @property
+    def members(self) -> tuple[int, ...]:
+        """Member ids in increasing order."""
+        return tuple(self._members)
+
+    def __iter__(self) -> Iterator[NodeView]:
+        return iter(self._views.values())
+
+    def next_member(self, node_id: int) -> int | None:
+        """The first member clockwise after `node_id` (itself if it is the only one)."""
+        members = self._members
+        if not members:
+            return None
+        i = bisect.bisect_right(members, node_id)
+        return members[i % len(members)]
+
+    def prev_member(self, node_id: int) -> int | None:
+        """The first member anticlockwise before `node_id` (itself if it is the only one)."""
+        members = self._members
+        if not members:
+            return None
+        i = bisect.bisect_left(members, node_id)
+        return members[i - 1]  # i == 0 wraps to the largest member
