@@ -17,7 +17,7 @@ def _t(x: float) -> str:
 
 def _value(v: object) -> str:
     if v is None:
-        return "-"
+        return "none"
     if isinstance(v, tuple):
         return "[" + ",".join(str(x) for x in v) + "]"
     return str(v)

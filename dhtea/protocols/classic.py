@@ -10,6 +10,8 @@ from dhtea.node import Context, RingNode
 
 
 class Classic(RingNode):
+    """The seed's join protocol, bugs included (the first system under test)."""
+
     name = "classic"
     kinds = ("CONNECT", "CHANGE_NEIGHBOUR", "NEW_NEIGHBOUR", "SUCCESS_JOIN")
 

@@ -14,6 +14,8 @@ from invariants.view import between
 
 
 class GapOwner(RingNode):
+    """The corrected join: one owner per gap, ring arithmetic, lock held until the joiner is in."""
+
     name = "gapowner"
     kinds = ("CONNECT", "CHANGE_NEIGHBOUR", "NEW_NEIGHBOUR", "SUCCESS_JOIN")
 

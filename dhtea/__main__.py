@@ -1,0 +1,5 @@
+import sys
+
+from dhtea.cli import main
+
+sys.exit(main())

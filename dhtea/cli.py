@@ -1,0 +1,190 @@
+"""The `dhtea` command line. Every failure is one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dhtea.hunt import Bug, hunt, save_bugs
+from dhtea.network import LATENCY_MODELS, Network
+from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
+from dhtea.replay import replay
+from dhtea.scenario import Join, JoinSchedule, Scenario
+from dhtea.serial import TraceFileError, read_trace, save_trace
+from dhtea.sim import simulate
+from dhtea.strategies import initial_rings, scenarios
+from dhtea.timeline import format_result, format_timeline
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not usage plus error
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dhtea", description="Find bugs in ring-maintenance protocols, shrink them, replay them.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("hunt", help="search for scenarios that break an invariant; shrink and save each bug")
+    p.add_argument("--protocol", required=True, help="classic, gapowner, or module:Class")
+    p.add_argument("--examples", type=_positive_int, default=1000, help="scenarios to try per bug searched (default 1000)")
+    p.add_argument("--seed", type=_int, default=0, help="hunt seed: same seed, same bugs (default 0)")
+    p.add_argument("--max-bugs", type=_positive_int, default=5, help="stop after this many distinct bugs (default 5)")
+    p.add_argument("--max-ring", type=_positive_int, default=5, help="largest initial ring (default 5)")
+    p.add_argument("--max-joiners", type=_positive_int, default=4, help="most concurrent joiners (default 4)")
+    p.add_argument("--out", default="reports/hunt", help="folder for the trace files (default reports/hunt)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary, not each timeline")
+
+    p = sub.add_parser("replay", help="re-run a trace file and check the run is identical")
+    p.add_argument("trace", help="a .trace.json file")
+    p.add_argument("--protocol", help="replay the scenario under another protocol (e.g. the fixed one)")
+    p.add_argument("--strict", action="store_true", help="fail unless the run is identical to the file")
+    p.add_argument("--quiet", action="store_true", help="print only the verdict")
+
+    p = sub.add_parser("show", help="print a trace file's timeline without re-running it")
+    p.add_argument("trace")
+
+    p = sub.add_parser("run", help="simulate one scenario given on the command line")
+    p.add_argument("--protocol", required=True)
+    p.add_argument("--ring", required=True, help="initial members, e.g. 1,49,50")
+    p.add_argument("--join", action="append", default=[], metavar="NODE@TIME:BOOTSTRAP", help="e.g. 60@0:1 (repeatable)")
+    p.add_argument("--latency", default="constant:1", help="MODEL:ARGS, e.g. uniform:1,5 (default constant:1)")
+    p.add_argument("--seed", type=_int, default=0)
+    p.add_argument("--save", help="write the trace file here")
+
+    sub.add_parser("protocols", help="list the built-in protocols")
+    return parser
+
+
+def _print_bug(index: int, bug: Bug) -> None:
+    s = bug.result.scenario
+    print(f"\n=== bug {index}: {bug.signature} ({len(s.joins)} joiner(s), initial ring of {len(s.ring)}; "
+          f"found and shrunk in {bug.examples} scenarios) ===")
+    print(format_result(bug.result))
+
+
+def cmd_hunt(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    strategy = scenarios(rings=initial_rings(max_size=args.max_ring), max_joiners=args.max_joiners)
+    count = 0
+
+    def on_bug(bug: Bug) -> None:
+        nonlocal count
+        count += 1
+        if not args.quiet:
+            _print_bug(count, bug)
+
+    print(f"hunting in {args.protocol}: up to {args.examples} scenarios per bug, seed {args.seed}")
+    report = hunt(protocol, examples=args.examples, seed=args.seed, max_bugs=args.max_bugs, strategy=strategy, on_bug=on_bug)
+    print(f"\n{report.examples} scenarios in {report.seconds:.1f}s: {len(report.bugs)} distinct bug(s)")
+    if not report.bugs:
+        print("no invariant was violated")
+        return 0
+    for path, bug in zip(save_bugs(report, args.out), report.bugs):
+        print(f"  {bug.signature}: {len(bug.result.scenario.joins)} joiner(s) -> {path}")
+        print(f"    replay: dhtea replay {path}")
+    return 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    outcome = replay(read_trace(args.trace), protocol=args.protocol)
+    if not args.quiet:
+        print(format_result(outcome.result))
+        print()
+    print(outcome.verdict)
+    if args.strict:
+        return 0 if outcome.identical else 1
+    return 0 if outcome.identical or outcome.result.ok else 1
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    tf = read_trace(args.trace)
+    print(f"protocol: {tf.protocol}")
+    print("\n".join(format_timeline(tf.events, tf.violations)))
+    return 0
+
+
+def _parse_latency(text: str):
+    kind, _, rest = text.partition(":")
+    cls = LATENCY_MODELS.get(kind)
+    if cls is None:
+        raise UsageError(f"unknown latency model {kind!r}; known: {', '.join(LATENCY_MODELS)}")
+    try:
+        return cls(*(float(x) for x in rest.split(",") if x))
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"bad latency {text!r}: {exc}") from None
+
+
+def _parse_join(text: str) -> Join:
+    try:
+        node, _, rest = text.partition("@")
+        at, _, bootstrap = rest.partition(":")
+        return Join(int(node), float(at), int(bootstrap))
+    except ValueError:
+        raise UsageError(f"bad --join {text!r}: expected NODE@TIME:BOOTSTRAP, e.g. 60@0:1") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    try:
+        ring = [int(x) for x in args.ring.split(",")]
+        scenario = Scenario(
+            ring=ring,
+            joins=JoinSchedule([_parse_join(j) for j in args.join]),
+            network=Network(latency=_parse_latency(args.latency)),
+            seed=args.seed,
+        )
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"impossible scenario: {exc}") from None
+    result = simulate(protocol, scenario)
+    print(format_result(result))
+    if args.save:
+        print(f"trace saved to {save_trace(result, args.save)}")
+    return 0 if result.ok else 1
+
+
+def cmd_protocols(args: argparse.Namespace) -> int:
+    for name, cls in sorted(BUILTIN.items()):
+        print(f"{name:10} {(cls.__doc__ or '').strip().splitlines()[0]}")
+    return 0
+
+
+COMMANDS = {"hunt": cmd_hunt, "replay": cmd_replay, "show": cmd_show, "run": cmd_run, "protocols": cmd_protocols}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, UnknownProtocol, TraceFileError) as exc:
+        print(f"dhtea: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dhtea: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

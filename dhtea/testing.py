@@ -1,0 +1,49 @@
+"""Helpers for property tests of protocols (the CI gate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dhtea.scenario import Scenario
+from dhtea.serial import save_trace
+from dhtea.sim import simulate
+from dhtea.timeline import format_result
+from dhtea.trace import RunResult
+
+
+class RingViolation(AssertionError):
+    """A protocol broke an invariant; the message is the run's whole timeline."""
+
+    def __init__(self, result: RunResult, saved: Path | None = None) -> None:
+        self.result = result
+        self.saved = saved
+        text = f"{result.violations[0]}\n\n{format_result(result)}"
+        if saved is not None:
+            text += f"\n\ntrace saved to {saved}\nreplay with: dhtea replay {saved}"
+        super().__init__(text)
+
+
+def _final_example() -> bool:
+    """True while Hypothesis runs the shrunk example for its report (not while searching)."""
+    try:
+        from hypothesis.control import current_build_context
+
+        return current_build_context().is_final
+    except Exception:  # not inside a Hypothesis test, or an older Hypothesis
+        return True
+
+
+def assert_ring_holds(protocol: type | str, scenario: Scenario, save_dir: str | Path | None = None) -> RunResult:
+    """Simulate and raise `RingViolation` if any invariant breaks.
+
+    With `save_dir`, the failing trace of the final (shrunk) example is saved as
+    `<protocol>-<invariant>.trace.json` there, ready for `dhtea replay`.
+    """
+    result = simulate(protocol, scenario)
+    if result.ok:
+        return result
+    saved = None
+    if save_dir is not None and _final_example():
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in result.protocol)
+        saved = save_trace(result, Path(save_dir) / f"{safe}-{result.signature}.trace.json")
+    raise RingViolation(result, saved)
