@@ -98,15 +98,20 @@ def result_to_dict(r: RunResult) -> dict:
 
 
 def dumps(data: dict) -> str:
-    """Canonical JSON text: sorted keys, one event per line for readable diffs."""
-    events = data.get("events")
-    head = {k: v for k, v in data.items() if k != "events"}
-    text = json.dumps(head, sort_keys=True, indent=1)
-    if events is None:
-        return text + "\n"
-    lines = ",\n  ".join(json.dumps(e, sort_keys=True, separators=(",", ":")) for e in events)
-    body = f'"events": [\n  {lines}\n ]' if events else '"events": []'
-    return text[:-2] + ",\n " + body + "\n}\n"
+    """Canonical JSON text: top-level fields in a fixed order, one line each, and
+    one line per element of a list (event, violation, node), for readable diffs."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n  ".join(_compact(v) for v in value)
+            parts.append(f"{json.dumps(key)}: [\n  {items}\n ]")
+        else:
+            parts.append(f"{json.dumps(key)}: {_compact(value)}")
+    return "{\n " + ",\n ".join(parts) + "\n}\n"
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def trace_text(result: RunResult) -> str:
