@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -175,6 +176,10 @@ COMMANDS = {"hunt": cmd_hunt, "replay": cmd_replay, "show": cmd_show, "run": cmd
 
 
 def main(argv: list[str] | None = None) -> int:
+    # `--protocol mymodule:MyNode` should find mymodule.py in the current folder,
+    # as `python -m` would; the console script's own folder is .venv/bin.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)

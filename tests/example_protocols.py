@@ -1,0 +1,45 @@
+"""Small protocols used by the tests (loaded by `module:Class` path too)."""
+
+from dhtea import RingNode
+
+
+class Crashing(RingNode):
+    """Raises on the first message it gets: the simulator reports a handler error."""
+
+    def on_join(self, ctx, bootstrap):
+        ctx.send(bootstrap, "HELLO")
+
+    def on_hello(self, ctx, msg):
+        raise RuntimeError("boom")
+
+
+class TimerJoin(RingNode):
+    """Joins after a timer; a cancelled and a restarted timer must not fire early."""
+
+    def on_join(self, ctx, bootstrap):
+        self.busy = True
+        self.bootstrap = bootstrap
+        ctx.set_timer("never", 1)
+        ctx.cancel_timer("never")
+        ctx.set_timer("go", 5)
+        ctx.set_timer("go", 2)  # restarts: fires once, at +2
+
+    def on_timer(self, ctx, name):
+        assert name == "go"
+        ctx.send(self.bootstrap, "ADOPT")
+
+    def on_adopt(self, ctx, msg):
+        # A lone member adopts the joiner: both point at each other.
+        self.left = self.right = msg.src
+        ctx.send(msg.src, "WELCOME")
+
+    def on_welcome(self, ctx, msg):
+        self.left = self.right = msg.src
+        self.member, self.busy = True, False
+
+
+class Lost(RingNode):
+    """Sends to a node that is not part of the run."""
+
+    def on_join(self, ctx, bootstrap):
+        ctx.send(12345, "ANYONE")
