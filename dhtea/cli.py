@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+
+import attrs
 from pathlib import Path
 
 from dhtea.hunt import Bug, hunt, save_bugs
@@ -12,7 +14,7 @@ from dhtea.network import LATENCY_MODELS, Network
 from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
 from dhtea.replay import replay
 from dhtea.scenario import Join, JoinSchedule, Scenario
-from dhtea.serial import TraceFileError, read_trace, save_trace
+from dhtea.serial import TraceFileError, read_trace, reason, save_trace
 from dhtea.sim import simulate
 from dhtea.strategies import initial_rings, scenarios
 from dhtea.timeline import format_result, format_timeline
@@ -132,33 +134,51 @@ def _parse_latency(text: str):
     cls = LATENCY_MODELS.get(kind)
     if cls is None:
         raise UsageError(f"unknown latency model {kind!r}; known: {', '.join(LATENCY_MODELS)}")
+    names = [a.name for a in attrs.fields(cls)]
     try:
-        return cls(*(float(x) for x in rest.split(",") if x))
+        values = [float(x) for x in rest.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"bad --latency {text!r}: {kind} takes numbers ({', '.join(names)})") from None
+    required = [a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING]
+    if not len(required) <= len(values) <= len(names):
+        raise UsageError(f"bad --latency {text!r}: {kind} takes {', '.join(names)}, e.g. {kind}:{','.join('1' * len(required) or '1')}")
+    try:
+        return cls(*values)
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"bad latency {text!r}: {exc}") from None
+        raise UsageError(f"bad --latency {text!r}: {reason(exc)}") from None
 
 
 def _parse_join(text: str) -> Join:
+    node, at_sign, rest = text.partition("@")
+    at, colon, bootstrap = rest.partition(":")
     try:
-        node, _, rest = text.partition("@")
-        at, _, bootstrap = rest.partition(":")
-        return Join(int(node), float(at), int(bootstrap))
+        if not (at_sign and colon):
+            raise ValueError
+        parts = int(node), float(at), int(bootstrap)
     except ValueError:
         raise UsageError(f"bad --join {text!r}: expected NODE@TIME:BOOTSTRAP, e.g. 60@0:1") from None
+    try:
+        return Join(*parts)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"bad --join {text!r}: {reason(exc)}") from None
+
+
+def _parse_ring(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise UsageError(f"bad --ring {text!r}: expected comma-separated node ids, e.g. 1,49,50") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
+    ring = _parse_ring(args.ring)
+    joins = [_parse_join(j) for j in args.join]
+    latency = _parse_latency(args.latency)
     try:
-        ring = [int(x) for x in args.ring.split(",")]
-        scenario = Scenario(
-            ring=ring,
-            joins=JoinSchedule([_parse_join(j) for j in args.join]),
-            network=Network(latency=_parse_latency(args.latency)),
-            seed=args.seed,
-        )
+        scenario = Scenario(ring=ring, joins=JoinSchedule(joins), network=Network(latency=latency), seed=args.seed)
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"impossible scenario: {exc}") from None
+        raise UsageError(f"impossible scenario: {reason(exc)}") from None
     result = simulate(protocol, scenario)
     print(format_result(result))
     if args.save:
@@ -185,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (UsageError, UnknownProtocol, TraceFileError) as exc:
         print(f"dhtea: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. --out names a file, --save names a folder
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"dhtea: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dhtea: interrupted", file=sys.stderr)

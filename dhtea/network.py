@@ -16,8 +16,13 @@ from typing import ClassVar
 import attrs
 from attrs.validators import ge, gt, le
 
-_non_negative = [attrs.validators.instance_of((int, float)), ge(0)]
-_positive = [attrs.validators.instance_of((int, float)), gt(0)]
+def _finite(inst: object, attr: attrs.Attribute, value: float) -> None:
+    if not math.isfinite(value):
+        raise ValueError(f"{attr.name} must be a finite number, got {value!r}")
+
+
+_non_negative = [_finite, ge(0)]
+_positive = [_finite, gt(0)]
 
 
 @attrs.frozen
@@ -90,7 +95,7 @@ class Bimodal:
     kind: ClassVar[str] = "bimodal"
     fast: float = attrs.field(converter=float, validator=_non_negative)
     slow: float = attrs.field(converter=float, validator=_non_negative)
-    p_slow: float = attrs.field(converter=float, validator=[ge(0), le(1)])
+    p_slow: float = attrs.field(converter=float, validator=[_finite, ge(0), le(1)])
 
     def sample(self, rng: random.Random) -> float:
         return self.slow if rng.random() < self.p_slow else self.fast
@@ -120,7 +125,7 @@ class Network:
     latency: LatencyModel = attrs.field(factory=Constant, validator=_is_model)
     links: tuple[LinkLatency, ...] = attrs.field(default=(), converter=tuple)
     delays: tuple[float, ...] = attrs.field(
-        default=(), converter=_delays, validator=attrs.validators.deep_iterable(ge(0))
+        default=(), converter=_delays, validator=attrs.validators.deep_iterable(_non_negative)
     )
     fifo: bool = False
 

@@ -3,10 +3,11 @@ network, the seed and the run's limits."""
 
 from __future__ import annotations
 
+import math
 from typing import Iterator
 
 import attrs
-from attrs.validators import ge, gt, instance_of, optional
+from attrs.validators import instance_of
 
 from dhtea.network import Network
 
@@ -17,12 +18,36 @@ def _int(value: object) -> int:
     return value
 
 
+def _time(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"a join time is a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _seed(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"the seed is an integer, got {value!r}")
+    return value
+
+
+def _max_events(inst: object, attr: object, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_events is a whole number >= 1, got {value!r}")
+
+
+def _deadline(inst: object, attr: object, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"the deadline is None or a finite time > 0, got {value!r}")
+
+
 @attrs.frozen
 class Join:
     """Node `node` starts joining at simulated time `at`, through member `bootstrap`."""
 
     node: int = attrs.field(converter=_int)
-    at: float = attrs.field(converter=float, validator=ge(0))
+    at: float = attrs.field(converter=_time)
     bootstrap: int = attrs.field(converter=_int)
 
 
@@ -63,11 +88,11 @@ class Scenario:
     ring: tuple[int, ...] = attrs.field(converter=_ring)
     joins: JoinSchedule = attrs.field(factory=JoinSchedule, validator=instance_of(JoinSchedule))
     network: Network = attrs.field(factory=Network, validator=instance_of(Network))
-    seed: int = attrs.field(default=0, converter=_int)
+    seed: int = attrs.field(default=0, converter=_seed)
     #: A run that has not come to rest after this many events is a `progress` violation.
-    max_events: int = attrs.field(default=100_000, validator=[instance_of(int), gt(0)])
+    max_events: int = attrs.field(default=100_000, validator=_max_events)
     #: Stop at this simulated time if the run has not come to rest (None: no deadline).
-    deadline: float | None = attrs.field(default=None, validator=optional([instance_of((int, float)), gt(0)]))
+    deadline: float | None = attrs.field(default=None, validator=_deadline)
 
     def __attrs_post_init__(self) -> None:
         members = set(self.ring)

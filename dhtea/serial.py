@@ -8,7 +8,10 @@ keys, fixed separators), so the same run always gives the same bytes.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -28,6 +31,12 @@ TRACE_VERSION = 1
 
 class TraceFileError(ValueError):
     """A trace file that cannot be read: the message is one line for the user."""
+
+
+def reason(exc: Exception) -> str:
+    """An exception's message alone (attrs validators put extra detail in args)."""
+    first = exc.args[0] if exc.args else ""
+    return first if isinstance(first, str) and first else str(exc)
 
 
 # -- to JSON ------------------------------------------------------------------
@@ -120,13 +129,22 @@ def trace_text(result: RunResult) -> str:
 
 
 def save_trace(result: RunResult, path: str | os.PathLike) -> Path:
-    """Write `result` as a trace file, atomically: a reader never sees half a file."""
+    """Write `result` as a trace file, atomically: a reader never sees half a
+    file, and a failed write leaves any earlier file at `path` as it was."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a trace file", str(path))
+    text = trace_text(result)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(trace_text(result))
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return path
 
 
@@ -157,7 +175,9 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> Scenario:
         network = Network(
             latency=latency_from_dict(_field(net, "latency", f"{where}.network"), f"{where}.network.latency"),
             links=[
-                LinkLatency(_field(k, "src", "link"), _field(k, "dst", "link"), latency_from_dict(k["latency"], "link"))
+                LinkLatency(
+                    _field(k, "src", "link"), _field(k, "dst", "link"), latency_from_dict(_field(k, "latency", "link"), "link")
+                )
                 for k in _field(net, "links", f"{where}.network")
             ],
             delays=_field(net, "delays", f"{where}.network"),
@@ -177,33 +197,67 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> Scenario:
         )
     except TraceFileError:
         raise
-    except (TypeError, ValueError, KeyError) as exc:
-        raise TraceFileError(f"invalid {where}: {exc}") from None
+    except KeyError as exc:
+        raise TraceFileError(f"invalid {where}: missing field {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise TraceFileError(f"invalid {where}: {reason(exc)}") from None
 
 
 def message_from_dict(d: dict) -> Message:
-    return Message(d["kind"], d["src"], d["dst"], tuple(d.get("data", {}).items()))
+    data = d.get("data", {})
+    if not isinstance(data, dict):
+        raise ValueError("message data should be an object")
+    return Message(_str(d["kind"]), _id(d["src"]), _id(d["dst"]), tuple(data.items()))
+
+
+def _number(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} should be a finite number, got {value!r}")
+    return value
+
+
+def _id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"node ids are integers, got {value!r}")
+    return value
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
 
 
 def _tupled(value: object) -> object:
     return tuple(value) if isinstance(value, list) else value
 
 
+_EVENT_KINDS = ("join", "send", "deliver", "timer")
+
+
 def event_from_dict(d: dict) -> Event:
+    """Read one event, checking what the timeline and replay rely on."""
+    kind = d["kind"]
+    if kind not in _EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    if kind in ("send", "deliver") and "msg" not in d:
+        raise ValueError(f"a {kind} event needs a 'msg'")
+    arrive = d.get("arrive")
     return Event(
-        seq=d["seq"],
-        time=d["t"],
-        kind=d["kind"],
-        node=d["node"],
+        seq=_id(d["seq"]),
+        time=_number(d["t"], "event time 't'"),
+        kind=kind,
+        node=_id(d["node"]),
         message=message_from_dict(d["msg"]) if "msg" in d else None,
-        changes=tuple((f, _tupled(old), _tupled(new)) for f, old, new in d.get("changes", ())),
-        arrive=d.get("arrive"),
+        changes=tuple((_str(f), _tupled(old), _tupled(new)) for f, old, new in d.get("changes", ())),
+        arrive=None if arrive is None else _number(arrive, "'arrive'"),
         timer=d.get("timer"),
     )
 
 
 def violation_from_dict(d: dict) -> Violation:
-    return Violation(d["invariant"], tuple(d["nodes"]), d["message"], d["event"], d["t"])
+    nodes = tuple(_id(n) for n in d["nodes"])
+    return Violation(_str(d["invariant"]), nodes, _str(d["message"]), _id(d["event"]), _number(d["t"], "'t'"))
 
 
 @attrs.frozen
@@ -234,6 +288,8 @@ def read_trace(path: str | os.PathLike) -> TraceFile:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TraceFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise TraceFileError(f"{path}: JSON nested too deeply to be a trace file") from None
     try:
         return _trace_from_data(path, data)
     except TraceFileError as exc:
@@ -244,7 +300,7 @@ def _trace_from_data(path: Path, data: Any) -> TraceFile:
     if _field(data, "format", "") != TRACE_FORMAT:
         raise TraceFileError(f"not a dhtea trace (format is {data['format']!r}, expected {TRACE_FORMAT!r})")
     version = _field(data, "version", "")
-    if version != TRACE_VERSION:
+    if type(version) is not int or version != TRACE_VERSION:
         raise TraceFileError(f"unsupported trace version {version!r} (this dhtea reads version {TRACE_VERSION})")
     protocol = _field(data, "protocol", "")
     if not isinstance(protocol, str) or not protocol:
@@ -258,6 +314,8 @@ def _trace_from_data(path: Path, data: Any) -> TraceFile:
         violations = tuple(violation_from_dict(v) for v in raw_violations)
         for e in events:
             event_from_dict(e)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise TraceFileError(f"malformed event or violation ({type(exc).__name__}: {exc})") from None
+    except KeyError as exc:
+        raise TraceFileError(f"malformed event or violation: missing field {exc}") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise TraceFileError(f"malformed event or violation: {exc}") from None
     return TraceFile(path, data, protocol, scenario, violations)

@@ -203,17 +203,23 @@ BAD_ARGS = [
         ["run", "--protocol", "classic", "--ring", "0,3", "--join", "3@0:0"], ["already a member"], id="joiner-already-member"
     ),
     pytest.param(["run", "--protocol", "classic", "--ring", "0,0"], ["duplicate node id"], id="duplicate-ring"),
-    pytest.param(["run", "--protocol", "classic", "--ring", "a,b"], ["impossible scenario"], id="ring-not-numbers"),
+    pytest.param(["run", "--protocol", "classic", "--ring", "a,b"], ["bad --ring 'a,b'"], id="ring-not-numbers"),
     pytest.param(
         ["run", "--protocol", "classic", "--ring", "0,3", "--latency", "bogus:1"], ["unknown latency model 'bogus'", "uniform"], id="latency-bogus"
     ),
     pytest.param(
         ["run", "--protocol", "classic", "--ring", "0,3", "--latency", "uniform:5,1"],
-        ["bad latency 'uniform:5,1'", "low <= high"],
+        ["bad --latency 'uniform:5,1'", "low <= high"],
         id="latency-low-above-high",
     ),
     pytest.param(
-        ["run", "--protocol", "classic", "--ring", "0,3", "--latency", "constant:-1"], ["bad latency 'constant:-1'"], id="latency-negative"
+        ["run", "--protocol", "classic", "--ring", "0,3", "--latency", "constant:-1"], ["bad --latency 'constant:-1'", ">= 0"], id="latency-negative"
+    ),
+    pytest.param(
+        ["run", "--protocol", "classic", "--ring", "0,3", "--join", "1@-1:0"], ["bad --join '1@-1:0'", ">= 0"], id="join-negative-time"
+    ),
+    pytest.param(
+        ["run", "--protocol", "classic", "--ring", "0,3", "--latency", "uniform:1"], ["uniform takes low, high"], id="latency-missing-arg"
     ),
     pytest.param(
         ["run", "--protocol", "classic", "--ring", "0,3", "--join", "garbage"],
