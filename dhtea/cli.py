@@ -9,6 +9,7 @@ import sys
 import attrs
 from pathlib import Path
 
+from dhtea import cli_real
 from dhtea.hunt import Bug, hunt, save_bugs
 from dhtea.network import LATENCY_MODELS, Network
 from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", help="write the trace file here")
 
     sub.add_parser("protocols", help="list the built-in protocols")
+    COMMANDS.update(cli_real.register(sub))
     return parser
 
 
