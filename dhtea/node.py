@@ -66,6 +66,9 @@ class UnknownMessage(Exception):
     """A node received a message kind it has no handler for."""
 
 
+_HANDLER_NAMES: dict[str, str] = {}
+
+
 class RingNode:
     """Base class for ring protocols.
 
@@ -96,7 +99,10 @@ class RingNode:
         raise NotImplementedError
 
     def on_message(self, ctx: Context, msg: Message) -> None:
-        handler = getattr(self, "on_" + msg.kind.lower(), None)
+        name = _HANDLER_NAMES.get(msg.kind)
+        if name is None:  # built once per kind: this runs for every message
+            name = _HANDLER_NAMES.setdefault(msg.kind, "on_" + msg.kind.lower())
+        handler = getattr(self, name, None)
         if handler is None:
             raise UnknownMessage(f"{type(self).__name__} has no handler for {msg.kind}")
         handler(ctx, msg)
