@@ -24,13 +24,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--dhtea-save", default="reports/failures", help="folder for traces of failing gate examples")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # A wrong --dhtea-protocol is the user's mistake: say so before any test runs.
+    try:
+        load_protocol(config.getoption("dhtea_protocol"))
+    except UnknownProtocol as exc:
+        raise pytest.UsageError(f"--dhtea-protocol: {exc}") from None
+
+
 @pytest.fixture(scope="session")
 def dhtea_protocol(pytestconfig: pytest.Config) -> type:
-    spec = pytestconfig.getoption("dhtea_protocol")
-    try:
-        return load_protocol(spec)
-    except UnknownProtocol as exc:
-        raise pytest.UsageError(str(exc)) from None
+    return load_protocol(pytestconfig.getoption("dhtea_protocol"))
 
 
 @pytest.fixture(scope="session")
