@@ -225,7 +225,7 @@ class Cluster:
     def run(self) -> Outcome:
         """Start, release the joins, watch, stop (always), then check the logs."""
         paired = list(zip(self.nodes, self.socks))
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        previous = _handle(signal.SIGTERM, _interrupt), _handle(signal.SIGINT, signal.default_int_handler)
         began = time.monotonic()  # determinism-ok: reporting real durations
         try:
             self._start([(p, s) for p, s in paired if p.role == "member"])
@@ -237,16 +237,31 @@ class Cluster:
             status = self._watch()
             watched = time.monotonic() - released  # determinism-ok
         finally:
-            self.stop()
-            for sock in self.socks:
-                sock.close()
-            signal.signal(signal.SIGTERM, previous)
+            _handle(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+            _handle(signal.SIGTERM, signal.SIG_IGN)
+            try:
+                self.stop()
+                for sock in self.socks:
+                    sock.close()
+            finally:
+                _handle(signal.SIGTERM, previous[0])
+                _handle(signal.SIGINT, previous[1])
         check = check_logs(read_logs([t.path for t in self.tails.values()]))
         return Outcome(status, check, self.logdir, released - began, watched)
 
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def _handle(sig: int, handler):
+    """Set a signal handler if this is the main thread (else leave signals alone)."""
+    if handler is None:  # the previous handler was not set from Python: nothing to restore
+        return None
+    try:
+        return signal.signal(sig, handler)
+    except ValueError:
+        return None
 
 
 STATUS = {
