@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.errors import NoSuchExample
 from hypothesis.strategies import SearchStrategy
 
+from dhtea.huntfile import save_summary, summary_dict
 from dhtea.protocols import load_protocol, protocol_name
 from dhtea.scenario import Scenario
 from dhtea.serial import save_trace
@@ -113,3 +114,11 @@ def save_bugs(report: HuntReport, out_dir: str | Path) -> list[Path]:
     """Save each bug's trace as `<protocol>-<n>-<invariant>.trace.json` in `out_dir`."""
     out = Path(out_dir)
     return [save_trace(bug.result, out / bug_filename(report.protocol, i, bug)) for i, bug in enumerate(report.bugs, 1)]
+
+
+def save_hunt(report: HuntReport, out_dir: str | Path, settings: dict | None = None) -> tuple[list[Path], Path]:
+    """Save each bug's trace (see `save_bugs`) and the hunt summary `hunt.json`
+    listing them, in `out_dir`; return (trace paths, summary path)."""
+    paths = save_bugs(report, out_dir)
+    data = summary_dict(report.protocol, report.seed, report.examples, report.seconds, [p.name for p in paths], settings or {})
+    return paths, save_summary(out_dir, data)
