@@ -10,7 +10,7 @@ import attrs
 from pathlib import Path
 
 from dhtea import cli_real
-from dhtea.hunt import Bug, hunt, save_bugs
+from dhtea.hunt import Bug, hunt, save_hunt
 from dhtea.network import LATENCY_MODELS, Network
 from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
 from dhtea.replay import replay
@@ -18,7 +18,9 @@ from dhtea.scenario import Join, JoinSchedule, Scenario
 from dhtea.serial import TraceFileError, read_trace, reason, save_trace
 from dhtea.sim import simulate
 from dhtea.strategies import initial_rings, scenarios
-from dhtea.timeline import format_result, format_timeline
+from dhtea.report import write_report
+from dhtea.states import TraceStateError, blamed_changes
+from dhtea.timeline import PLAIN, Style, format_result, format_timeline, style_for
 
 
 class UsageError(Exception):
@@ -60,15 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-joiners", type=_positive_int, default=4, help="most concurrent joiners (default 4)")
     p.add_argument("--out", default="reports/hunt", help="folder for the trace files (default reports/hunt)")
     p.add_argument("--quiet", action="store_true", help="print only the summary, not each timeline")
+    _colour_option(p)
 
     p = sub.add_parser("replay", help="re-run a trace file and check the run is identical")
     p.add_argument("trace", help="a .trace.json file")
     p.add_argument("--protocol", help="replay the scenario under another protocol (e.g. the fixed one)")
     p.add_argument("--strict", action="store_true", help="fail unless the run is identical to the file")
     p.add_argument("--quiet", action="store_true", help="print only the verdict")
+    p.add_argument("--save", metavar="FILE", help="also write this run as a trace file (e.g. the fixed protocol passing)")
+    _colour_option(p)
 
     p = sub.add_parser("show", help="print a trace file's timeline without re-running it")
     p.add_argument("trace")
+    _colour_option(p)
 
     p = sub.add_parser("run", help="simulate one scenario given on the command line")
     p.add_argument("--protocol", required=True)
@@ -77,48 +83,70 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", default="constant:1", help="MODEL:ARGS, e.g. uniform:1,5 (default constant:1)")
     p.add_argument("--seed", type=_int, default=0)
     p.add_argument("--save", help="write the trace file here")
+    _colour_option(p)
+
+    p = sub.add_parser("report", help="write one self-contained HTML page about trace files or a hunt")
+    p.add_argument("inputs", nargs="+", metavar="TRACE", help="trace files, hunt.json files, or folders holding a hunt.json")
+    p.add_argument("-o", "--out", metavar="FILE", help="the HTML file to write (default reports/<name of the first input>.html)")
+    p.add_argument("--title", help="the page title (default: names the protocols)")
 
     sub.add_parser("protocols", help="list the built-in protocols")
     COMMANDS.update(cli_real.register(sub))
     return parser
 
 
-def _print_bug(index: int, bug: Bug) -> None:
+def _colour_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-color", action="store_true", help="plain text even on a terminal (NO_COLOR=1 does the same)")
+
+
+def _style(args: argparse.Namespace) -> Style:
+    return style_for(sys.stdout, args.no_color)
+
+
+def _print_bug(index: int, bug: Bug, style: Style = PLAIN) -> None:
     s = bug.result.scenario
     print(f"\n=== bug {index}: {bug.signature} ({len(s.joins)} joiner(s), initial ring of {len(s.ring)}; "
           f"found and shrunk in {bug.examples} scenarios) ===")
-    print(format_result(bug.result))
+    print(format_result(bug.result, style))
 
 
 def cmd_hunt(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
     strategy = scenarios(rings=initial_rings(max_size=args.max_ring), max_joiners=args.max_joiners)
     count = 0
+    style = _style(args)
 
     def on_bug(bug: Bug) -> None:
         nonlocal count
         count += 1
         if not args.quiet:
-            _print_bug(count, bug)
+            _print_bug(count, bug, style)
 
     print(f"hunting in {args.protocol}: up to {args.examples} scenarios per bug, seed {args.seed}")
     report = hunt(protocol, examples=args.examples, seed=args.seed, max_bugs=args.max_bugs, strategy=strategy, on_bug=on_bug)
     print(f"\n{report.examples} scenarios in {report.seconds:.1f}s: {len(report.bugs)} distinct bug(s)")
+    settings = {"examples_per_bug": args.examples, "max_bugs": args.max_bugs, "max_ring": args.max_ring,
+                "max_joiners": args.max_joiners}
+    paths, summary = save_hunt(report, args.out, settings)
     if not report.bugs:
         print("no invariant was violated")
-        return 0
-    for path, bug in zip(save_bugs(report, args.out), report.bugs):
+    for path, bug in zip(paths, report.bugs):
         print(f"  {bug.signature}: {len(bug.result.scenario.joins)} joiner(s) -> {path}")
         print(f"    replay: dhtea replay {path}")
-    return 1
+    print(f"hunt summary: {summary} (an HTML report: dhtea report {summary.parent})")
+    return 1 if report.bugs else 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     outcome = replay(read_trace(args.trace), protocol=args.protocol)
     if not args.quiet:
-        print(format_result(outcome.result))
+        print(format_result(outcome.result, _style(args)))
         print()
     print(outcome.verdict)
+    if args.save:
+        saved = save_trace(outcome.result, args.save)
+        if not args.quiet:
+            print(f"trace saved to {saved}")
     if args.strict:
         return 0 if outcome.identical else 1
     return 0 if outcome.identical or outcome.result.ok else 1
@@ -126,8 +154,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     tf = read_trace(args.trace)
+    style = _style(args)
+    blamed = blamed_changes(tf.scenario, tf.events, tf.violations) if style.colour else ()
     print(f"protocol: {tf.protocol}")
-    print("\n".join(format_timeline(tf.events, tf.violations)))
+    print("\n".join(format_timeline(tf.events, tf.violations, style, blamed)))
     return 0
 
 
@@ -182,10 +212,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         raise UsageError(f"impossible scenario: {reason(exc)}") from None
     result = simulate(protocol, scenario)
-    print(format_result(result))
+    print(format_result(result, _style(args)))
     if args.save:
         print(f"trace saved to {save_trace(result, args.save)}")
     return 0 if result.ok else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    path = write_report(args.inputs, args.out, args.title)
+    print(f"report written to {path}")
+    return 0
 
 
 def cmd_protocols(args: argparse.Namespace) -> int:
@@ -194,7 +230,14 @@ def cmd_protocols(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"hunt": cmd_hunt, "replay": cmd_replay, "show": cmd_show, "run": cmd_run, "protocols": cmd_protocols}
+COMMANDS = {
+    "hunt": cmd_hunt,
+    "replay": cmd_replay,
+    "show": cmd_show,
+    "run": cmd_run,
+    "report": cmd_report,
+    "protocols": cmd_protocols,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, UnknownProtocol, TraceFileError) as exc:
+    except (UsageError, UnknownProtocol, TraceFileError, TraceStateError) as exc:
         print(f"dhtea: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. --out names a file, --save names a folder

@@ -382,7 +382,7 @@ def test_hunt_classic_finds_and_saves_replayable_bugs(capsys, tmp_path):
     assert code == 1 and err == ""
     files = sorted(out_dir.glob("*.trace.json"))
     assert len(files) >= 2
-    assert sorted(out_dir.iterdir()) == files  # nothing else (no temp files) in the folder
+    assert sorted(out_dir.iterdir()) == sorted(files + [out_dir / "hunt.json"])  # the summary, no temp files
     replay_lines = [line.strip() for line in out.splitlines() if "dhtea replay" in line]
     assert sorted(line.split("dhtea replay ", 1)[1] for line in replay_lines) == [str(f) for f in files]
     assert "=== bug" not in out  # --quiet: no timelines
@@ -405,13 +405,14 @@ def test_hunt_is_deterministic_for_a_seed(capsys, tmp_path):
     assert [f.read_bytes() for f in a] == [f.read_bytes() for f in b]
 
 
-def test_hunt_gapowner_finds_nothing_and_writes_nothing(capsys, tmp_path):
+def test_hunt_gapowner_finds_nothing_and_writes_only_the_summary(capsys, tmp_path):
     out_dir = tmp_path / "hunt"
     code, out, err = cli(capsys, "hunt", "--protocol", "gapowner", "--examples", "100", "--quiet", "--out", str(out_dir))
     assert code == 0 and err == ""
     assert "no invariant was violated" in out
     assert "0 distinct bug(s)" in out
-    assert not out_dir.exists() or list(out_dir.iterdir()) == []
+    assert list(out_dir.iterdir()) == [out_dir / "hunt.json"]  # no trace files; the summary says "bugs": []
+    assert json.loads((out_dir / "hunt.json").read_text(encoding="utf-8"))["bugs"] == []
 
 
 def test_hunt_out_is_an_existing_file_is_a_one_line_error(capsys, tmp_path):
