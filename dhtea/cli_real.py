@@ -213,6 +213,6 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     joiners = max(1, args.nodes - args.members)
     verdict = "pass" if twin.ok else f"FAIL ({twin.signature})"
     print(f"the same scenario simulated (joins at t=0, latency 1 per message): {verdict}, {twin.messages} messages "
-          f"({twin.messages / joiners:.1f} per join), {twin.status} at t={twin.end_time:g}")
+          f"({twin.messages / joiners:.1f} per join), {'at rest' if twin.status == 'rest' else 'stopped'} at t={twin.end_time:g}")
     print(f"logs: {logdir}  (check again: dhtea check {logdir})")
     return 0 if check.ok and outcome.status == "settled" else 1

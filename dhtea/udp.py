@@ -244,10 +244,12 @@ class UdpNode(asyncio.DatagramProtocol):
     def _send(self, msg: Message, now: float) -> None:
         where = self.book.get(msg.dst)
         lost, delay, datagram = None, 0.0, b""
-        if where is None:
+        if msg.kind not in self.config.protocol.kinds:
+            lost = "undeclared-kind"
+        elif where is None:
             lost = "unknown-address"
         else:
-            named = {v for _, v in msg.data if type(v) is int and v in self.book and v != msg.dst}
+            named = {v for _, v in msg.data if type(v) is int and v in self.book and v not in (msg.src, msg.dst)}
             try:
                 datagram = wire.encode(msg, self.config.address, ((n, self.book[n]) for n in sorted(named)))
             except (wire.WireError, ValueError, TypeError) as exc:

@@ -100,7 +100,7 @@ def parse_address(text: str, *, allow_port_zero: bool = False) -> tuple[int | No
 
 
 def encode(msg: Message, sender: Address, addrs: Iterable[tuple[int, Address]] = ()) -> bytes:
-    """The datagram for `msg`; WireError("oversized") if it would exceed MAX_DATAGRAM."""
+    """The datagram for `msg`; WireError if a receiver would refuse it (too big, a bad value)."""
     obj = {
         "v": WIRE_VERSION,
         "kind": msg.kind,
@@ -113,6 +113,7 @@ def encode(msg: Message, sender: Address, addrs: Iterable[tuple[int, Address]] =
     data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
     if len(data) > MAX_DATAGRAM:
         raise WireError("oversized", f"{msg.kind} message is {len(data)} bytes, the limit is {MAX_DATAGRAM}")
+    decode(data, (msg.kind,))  # never send what a receiver would refuse (an id beyond 64 bits, a long string)
     return data
 
 

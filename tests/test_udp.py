@@ -42,7 +42,8 @@ class Nodes:
         if ring is None and bootstrap is None:
             ring = ((me, address),)
         log = open(self.folder / f"node-{address[1]}.jsonl", "w")
-        cfg = NodeConfig(load_protocol(protocol), me, address, ring or (), bootstrap, time.time(), None, faults)
+        cls = load_protocol(protocol) if isinstance(protocol, str) else protocol
+        cfg = NodeConfig(cls, me, address, ring or (), bootstrap, time.time(), None, faults)
         node = UdpNode(cfg, log)
         await asyncio.get_running_loop().create_datagram_endpoint(lambda: node, sock=sock)
         self.nodes.append(node)
@@ -247,6 +248,34 @@ def test_fault_injection_drops_and_delays_from_a_seeded_rng(tmp_path):
     assert not dropper.view.member
     first = sends(delayed)[0]
     assert first["arrive"] - first["t"] == pytest.approx(expected)
+
+
+def test_what_a_receiver_would_refuse_is_never_sent(tmp_path):
+    from dhtea.node import RingNode
+
+    class Chatty(RingNode):
+        kinds = ("PING",)
+
+        def on_join(self, ctx, bootstrap):
+            ctx.send(bootstrap, "PONG")  # a kind the protocol does not declare
+            ctx.send(bootstrap, "PING", n=2**70)  # beyond 64 bits
+            ctx.send(bootstrap, "PING", **{f"k{i}": "x" * 1000 for i in range(9)})  # over 8 KiB
+            ctx.send(bootstrap, "PING", n=1)
+
+        def on_ping(self, ctx, msg):
+            pass
+
+    async def body(nodes):
+        a = await nodes.start(Chatty)
+        b = await nodes.start(Chatty, bootstrap=me(a))
+        b.join()
+        await until(lambda: a.stats["delivered"] == 1)
+        return b
+
+    b = run(body, tmp_path)
+    lines = (tmp_path / f"node-{b.config.address[1]}.jsonl").read_text().splitlines()
+    assert [e.get("lost") for e in map(json.loads, lines) if e.get("kind") == "send"] == [
+        "undeclared-kind", "field", "oversized", None]
 
 
 def test_a_protocol_without_declared_kinds_is_refused():

@@ -116,6 +116,12 @@ def test_invalid_datagrams_raise_one_wire_error_with_a_reason(datagram, reason):
     assert reason_of(datagram) == reason
 
 
+def test_encode_refuses_what_decode_would_refuse():
+    with pytest.raises(WireError) as info:
+        encode(Message("CONNECT", 1, 2, (("n", 2**70),)), ME)
+    assert info.value.reason == "field"
+
+
 def test_encode_refuses_an_oversized_message():
     msg = Message("CONNECT", 1, 2, tuple((f"k{i}", "x" * 1000) for i in range(9)))
     with pytest.raises(WireError) as info:
