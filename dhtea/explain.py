@@ -169,11 +169,12 @@ def _stuck(events: Sequence[Event], views: Mapping[int, NodeView], first: Violat
         got = f"it has {' and '.join(f'{s}={getattr(v, s)}' for s in have)} but" if have else "it has"
         missing = [s for s in ("left", "right") if getattr(v, s) is None]
         lacking = f"no {' and no '.join(missing)} pointer" if missing else "both pointers"
-        idle = [e for e in events if e.node == n and e.kind == "deliver" and not e.changes and e.seq <= first.event]
+        got_msgs = [e for e in events if e.node == n and e.kind == "deliver" and e.seq <= first.event]
         note = ""
-        if idle:
-            note = "; deliveries to it that changed nothing: " + ", ".join(
-                f"#{e.seq} {e.message.kind} from {e.message.src}" for e in idle
+        if got_msgs:
+            note = "; what reached it: " + "; ".join(
+                f"#{e.seq} {e.message.describe()} from {e.message.src} " + (f"set {_changes(e)}" if e.changes else "changed nothing")
+                for e in got_msgs[-6:]
             )
         out.append(f"Node {n} never became a member: {got} {lacking}{note}.")
     for n, v in sorted(views.items()):
@@ -200,8 +201,8 @@ def ring_walk(views: Mapping[int, NodeView]) -> str:
 def _passing(events: Sequence[Event], views: Mapping[int, NodeView], at_rest: bool) -> str:
     end = "came to rest" if at_rest else "stopped"
     joined = all(v.member for v in views.values())
-    who = "every joiner became a member" if joined else "not every joiner is a member yet"
+    who = "every joiner is a member" if joined else "not every joiner is a member yet"
     return (
-        f"Every invariant held after each of the {len(events)} events; the run {end} with {who}. "
+        f"Every invariant held after each of the {len(events)} events; the run {end} and {who}. "
         f"Following right pointers: {ring_walk(views)}."
     )

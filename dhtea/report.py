@@ -138,7 +138,7 @@ def hunt_section(hunt: HuntSummary, traces: Sequence[TraceFile], anchor: str, fi
         verdict = (f"<div class=\"verdict ok\"><p class=\"headline\">No invariant was violated in {hunt.examples} scenarios: "
                    f"{esc(hunt.protocol)} passed the hunt.</p></div>")
     return (
-        f"<section class=\"hunt\" id=\"{anchor}\">\n<h2>Hunt in {esc(hunt.protocol)}: {found} distinct bug(s)</h2>\n"
+        f"<section class=\"hunt\" id=\"{anchor}\">\n<h2>Hunt in {esc(hunt.protocol)}: {f'{found} distinct bug(s)' if found else 'no bug found'}</h2>\n"
         f"{verdict}\n{_facts(rows)}\n<p>Run this hunt again (same seed, same bugs):</p>\n"
         f"<pre class=\"command\">{esc(command)}</pre>\n</section>"
     )
@@ -217,12 +217,13 @@ def trace_section(tf: TraceFile, heading: str, anchor: str) -> str:
     scenario_rows = [(k.strip(), esc(v.strip())) for k, _, v in (line.partition(":") for line in describe_scenario(scenario))]
     return (
         f"<section class=\"trace{' bug' if first else ' pass'}\" id=\"{anchor}\">\n<h2>{title}</h2>\n<p class=\"sub\">{sub}</p>\n"
-        f"{verdict}\n<div class=\"cols\">\n<div>\n<h3>Scenario</h3>\n{_facts([('protocol', esc(tf.protocol))] + scenario_rows)}\n</div>\n"
-        f"<div>\n<h3>Replay</h3>\n<pre class=\"command\">{esc(replay)}</pre>\n<p>re-runs this scenario and checks that every "
-        f"event is the same as in the file. Add <code>--protocol NAME</code> to run the same scenario under another protocol.</p>\n</div>\n</div>\n"
+        f"{verdict}\n"
         f"<h3>The ring</h3>\n{RING_LEGEND}\n<div class=\"rings\">\n{''.join(_figure(s) for s in shots)}\n</div>\n"
         f"<h3>The messages</h3>\n{MSC_LEGEND}\n<div class=\"diagram\">\n"
         f"{sequence_diagram(scenario, events, violations, stopped=_stopped(tf))}\n</div>\n"
+        f"<div class=\"cols\">\n<div>\n<h3>Scenario</h3>\n{_facts([('protocol', esc(tf.protocol))] + scenario_rows)}\n</div>\n"
+        f"<div>\n<h3>Replay</h3>\n<pre class=\"command\">{esc(replay)}</pre>\n<p>re-runs this scenario and checks that every "
+        f"event is the same as in the file. Add <code>--protocol NAME</code> to run the same scenario under another protocol.</p>\n</div>\n</div>\n"
         f"<details>\n<summary>The timeline as text (as <code>dhtea show</code> prints it)</summary>\n{_timeline(tf)}\n</details>\n"
         "</section>"
     )

@@ -23,8 +23,9 @@ from dhtea.scenario import Scenario
 from dhtea.trace import Event
 from invariants import Violation
 
-COLUMN, ROW, SEND_GAP, AXIS, HEADER, NOTES = 150, 30, 16, 78, 58, 300
+COLUMN, ROW, SEND_GAP, AXIS, HEADER, NOTES = 150, 30, 18, 78, 58, 300
 NOTE_CHAR = 7.2  # width of one character of the notes column (11.5px monospace), generously
+LABEL_CHAR = 6.4  # average width of one character of a message label (10.5px sans-serif), generously
 KIND_COLOURS = ("#2563eb", "#7c3aed", "#0f766e", "#a16207", "#475569", "#db2777")
 OVERTAKE, BROKE = "#ea580c", "#dc2626"
 
@@ -123,8 +124,10 @@ def sequence_diagram(
     involved = {n for v in violations for n in v.nodes}
     broke_rows = {lay.rows[v.event] for v in violations if v.event in lay.rows}
     arrows = match_messages(events)
+    drawn = [_arrow(a, column, lay.y, 0.0, {}) for a in arrows]  # first pass: how far labels reach
+    notes_x = max([AXIS + COLUMN * len(nodes) + 14] + [reach + 12 for _, reach in drawn])
     longest = max((len(_note(e)) for e in events if e.kind != "send"), default=0)
-    width = AXIS + COLUMN * len(nodes) + max(NOTES, 30 + longest * NOTE_CHAR)
+    width = notes_x + max(NOTES, 16 + longest * NOTE_CHAR)
     end_line = lay.bottom - 12  # where the run stops
     in_flight = any(a.deliver is None and a.send.arrive is not None for a in arrows)
     bottom = end_line + (40 if in_flight else 0)  # messages still in flight end down here
@@ -145,11 +148,10 @@ def sequence_diagram(
     kinds = sorted({e.message.kind for e in events if e.kind == "send"})
     colour = {k: KIND_COLOURS[i % len(KIND_COLOURS)] for i, k in enumerate(kinds)}
     for arrow in arrows:
-        body.append(_arrow(arrow, column, lay.y, bottom, colour))
+        body.append(_arrow(arrow, column, lay.y, bottom, colour)[0])
     for e in events:
         if e.kind != "send":
             body.append(_step(e, column[e.node], lay.y[e.seq], lay.rows[e.seq] in broke_rows))
-    notes_x = AXIS + COLUMN * len(nodes) + 14
     for e in events:
         if e.kind != "send":
             body.append(svg.text(notes_x, lay.y[e.seq] + 4, _note(e), class_="note", font_size=11.5, fill="#111827"))
@@ -213,7 +215,8 @@ def _step(e: Event, x: float, y: float, broke: bool) -> str:
     )
 
 
-def _arrow(arrow: Arrow, column, y: dict[int, float], bottom: float, colour: dict[str, str]) -> str:
+def _arrow(arrow: Arrow, column, y: dict[int, float], bottom: float, colour: dict[str, str]) -> tuple[str, float]:
+    """The arrow's SVG, and how far right its label reaches (estimated)."""
     send, deliver = arrow.send, arrow.deliver
     msg = send.message
     start = (column[msg.src], y[send.seq])
@@ -227,7 +230,7 @@ def _arrow(arrow: Arrow, column, y: dict[int, float], bottom: float, colour: dic
     else:  # lost: no such node
         end = (start[0] + 40, start[1] + 10)
         times = "lost"
-    stroke = OVERTAKE if arrow.overtakes else colour[msg.kind]
+    stroke = OVERTAKE if arrow.overtakes else colour.get(msg.kind, "#000000")
     words = f"{msg.describe()} {times}"
     if arrow.overtakes:
         words += " overtakes " + ", ".join(f"#{s}" for s in arrow.overtakes)
@@ -239,8 +242,7 @@ def _arrow(arrow: Arrow, column, y: dict[int, float], bottom: float, colour: dic
         d = f"M{svg.num(x + 6)},{svg.num(y1)} C{svg.num(x + 44)},{svg.num(y1)} {svg.num(x + 44)},{svg.num(y2)} {svg.num(x + 8)},{svg.num(y2)}"
         parts.append(svg.element("path", d=d, fill="none", stroke=stroke, stroke_width=1.6))
         parts.append(svg.polygon(svg.arrowhead((x + 6, y2), (x + 30, y2)), fill=stroke))
-        label_at = (x + 46, (y1 + y2) / 2 + 4)
-        anchor = "start"
+        label_at, anchor = (x + 50, y1 + 3), "start"  # right of the loop's top, where it leaves
     else:
         a = svg.towards(start, end, 6)
         b = svg.towards(end, start, 7)
@@ -253,10 +255,12 @@ def _arrow(arrow: Arrow, column, y: dict[int, float], bottom: float, colour: dic
         svg.text(label_at[0], label_at[1], words, text_anchor=anchor, font_size=10.5, fill=stroke, class_="msg-label")
     )
     cls = "message" + (" overtaking" if arrow.overtakes else "") + (" in-flight" if in_flight else "")
-    return svg.element(
+    reach = label_at[0] + (len(words) * LABEL_CHAR if anchor == "start" else 0)
+    markup = svg.element(
         "g", "".join(parts), class_=cls, data_send=send.seq, data_deliver=deliver.seq if deliver else None,
         data_src=msg.src, data_dst=msg.dst,
     )
+    return markup, reach
 
 
 def _label_spot(a: svg.Point, b: svg.Point) -> tuple[svg.Point, str]:
