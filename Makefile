@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test hunt-gapowner bench clean
+.PHONY: demo test reports hunt-gapowner bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,24 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The committed HTML reports, regenerated from scratch: a hunt in `classic` (its
+# bugs, each shrunk, under reports/classic/), and `gapowner` passing both a hunt
+# and the scenario of every classic bug (under reports/gapowner/). Every picture
+# in reports/*.html is drawn from the trace files and hunt.json next to it.
+reports: $(STAMP)
+	rm -rf reports/classic reports/gapowner
+	$(BIN)/dhtea hunt --protocol classic --seed 1 --examples 300 --out reports/classic --quiet --no-color; \
+	  test $$? -eq 1  # classic has bugs: exit 1 is the expected outcome
+	$(BIN)/dhtea hunt --protocol gapowner --seed 1 --examples 2000 --out reports/gapowner --quiet --no-color
+	for trace in reports/classic/*.trace.json; do \
+	  $(BIN)/dhtea replay $$trace --protocol gapowner --quiet --no-color \
+	    --save reports/gapowner/gapowner-on-$$(basename $$trace) || exit 1; \
+	done
+	$(BIN)/dhtea report reports/classic -o reports/classic.html \
+	  --title "dhtea report: the bugs of classic"
+	$(BIN)/dhtea report reports/gapowner reports/gapowner/gapowner-on-*.trace.json -o reports/gapowner.html \
+	  --title "dhtea report: gapowner passes"
 
 # The long hunt: 10,000 scenarios per gate test against the corrected protocol.
 hunt-gapowner: $(STAMP)
