@@ -59,6 +59,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _time(text: str) -> float:
+    try:
+        value = float(text)
+        if not abs(value) < 1e12:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a Unix time in seconds, got {text!r}") from None
+    return value
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
@@ -82,9 +92,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     where.add_argument("--ring", metavar="ADDR,ADDR,...", help="this node is a member of this initial ring ([ID@]HOST:PORT each, itself included)")
     where.add_argument("--join", metavar="[ID@]HOST:PORT", help="join the ring through this member")
     p.add_argument("--id", type=_int, help="node id (default: a hash of HOST:PORT)")
-    p.add_argument("--log", help="the node's JSON-lines log (default node-PORT.jsonl)")
-    p.add_argument("--epoch", type=float, default=0.0, help="event times are seconds since this Unix time (default 0)")
-    p.add_argument("--seed", type=_int, help="seed of the protocol's ctx.rng (default: the node id)")
+    p.add_argument("--log", metavar="PATH", help="the node's JSON-lines log (default node-PORT.jsonl)")
+    p.add_argument("--epoch", type=_time, default=0.0, metavar="T", help="event times are seconds since this Unix time (default 0)")
+    p.add_argument("--seed", type=_int, metavar="S", help="seed of the protocol's ctx.rng (default: the node id)")
     p.add_argument("--hold", action="store_true", help="bind, then wait for SIGUSR1 before joining")
     p.add_argument("--quiet", action="store_true", help="no status lines on stderr")
     p.add_argument("--socket-fd", type=_int, help=argparse.SUPPRESS)  # a bound socket handed over by `dhtea cluster`
@@ -96,9 +106,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     p.add_argument("--nodes", type=_count, required=True, metavar="N", help="how many node processes")
     p.add_argument("--members", type=_count, default=3, metavar="M", help="initial ring size; the others join (default 3)")
     p.add_argument("--base-port", type=_int, metavar="P", help="use ports P, P+1, ... (default: free ports)")
-    p.add_argument("--seed", type=_int, default=0, help="seed of the bootstrap choices (default 0)")
-    p.add_argument("--deadline", type=_seconds, default=30.0, help="stop after this many seconds (default 30)")
-    p.add_argument("--quiet-period", type=_seconds, default=0.5, help="settled after this long without events (default 0.5)")
+    p.add_argument("--seed", type=_int, default=0, metavar="S", help="seed of the bootstrap choices (default 0)")
+    p.add_argument("--deadline", type=_seconds, default=30.0, metavar="SECS", help="stop after this many seconds (default 30)")
+    p.add_argument("--quiet-period", type=_seconds, default=0.5, metavar="SECS", help="settled after this long without events (default 0.5)")
     p.add_argument("--logs", metavar="DIR", help="keep the node logs here (default: a new temporary folder)")
     p.add_argument("--timeline", action="store_true", help="print the whole merged timeline")
     _faults(p)

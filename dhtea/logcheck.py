@@ -8,15 +8,20 @@ the safety invariants on the nodes each step touched, as the simulator does;
 then the at-rest invariants on the final state. A step whose handler raised is
 a `handler-error`.
 
-What the merged order means: `t` is the wall clock read when the step began.
+What the merged order means: `t` is the wall clock (`time.time()`) read when
+the step began, before its handler ran and before any of its datagrams left.
 On one machine every node reads the same clock, so the merged order is the
-real-time order of the steps (to the clock's resolution, barring a clock step
-during the run), and it respects causality: a message's send comes before its
-deliver. A state the checker flags therefore existed at that time, up to the
-few microseconds a step takes. Across machines the clocks differ: the merged
-order is then only approximate, and the checker reports every deliver it finds
-before its send (`out of order`) so that skew shows. The at-rest checks read the
-state at the end of the logs: meaningful when the run had settled.
+real-time order in which the steps began, and it respects causality: a
+message's send is stamped before the datagram leaves and its deliver after it
+arrived, so the send comes first. Each prefix of the merged order is then a
+consistent cut of the run, and a state the checker flags is one the nodes were
+really in together, up to the microseconds a handler takes (two steps on
+different nodes that overlap in time are put in the order they began). This
+holds unless the clock is stepped during the run (an NTP correction), and
+across machines it holds only as far as their clocks agree: the checker counts
+every deliver it finds before its send (`clock skew`) so that this shows. Ties
+(same t, rare) are broken by node id, which is not causal. The at-rest checks
+read the state at the end of the logs: meaningful when the run had settled.
 """
 
 from __future__ import annotations

@@ -394,6 +394,7 @@ def test_a_port_in_use_is_one_clear_error(capsys):
         (["--bind", f"{LOOPBACK}:0", "--join", "nowhere"], "HOST:PORT"),
         (["--bind", f"{LOOPBACK}:0", "--drop", "2"], "probability"),
         (["--bind", f"{LOOPBACK}:0", "--delay", "0.5"], "P:MAX"),
+        (["--bind", f"{LOOPBACK}:0", "--epoch", "nan"], "Unix time"),
         (["--bind", f"{LOOPBACK}:0", "--join", f"{LOOPBACK}:1", "--ring", f"{LOOPBACK}:1"], "not allowed with"),
     ],
 )
