@@ -143,13 +143,18 @@ def story(
         return lines
     first = violations[0]
     step = next((e for e in events if e.seq == first.event), None)
-    if step is not None and first.invariant in {i.name for i in DEFAULT if i.when == "always"} | {"handler-error"}:
-        did = f" and changes {_changes(step)}" if step.changes else ""
-        lines.append(f"At event #{step.seq} (t={_t(step.time)}), {describe_step(step)}{did}: right after this step {first.invariant} no longer holds.")
-    elif first.event == -1:
+    when = "" if step is None else f"At event #{step.seq} (t={_t(step.time)}), {describe_step(step)}"
+    if first.event == -1:
         lines.append(f"{first.invariant} does not hold even before the first event.")
+    elif first.invariant == "handler-error" and step is not None:
+        lines.append(f"{when}, and its handler raises an exception.")
+    elif first.invariant == "progress":
+        lines.append(f"The run is cut off after event #{first.event} (t={_t(first.time)}): it has not come to rest within its event limit.")
     elif at_rest:
         lines.append(f"After event #{first.event} the run is at rest at t={_t(first.time)}: nothing is left in flight, and the at-rest checks fail.")
+    elif step is not None:
+        did = f" and changes {_changes(step)}" if step.changes else ""
+        lines.append(f"{when}{did}: right after this step {first.invariant} no longer holds.")
     for node, side in sorted(blamed):
         target = getattr(views[node], side)
         since = last_change(events, node, side, first.event)

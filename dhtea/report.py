@@ -19,8 +19,9 @@ import attrs
 
 from dhtea import explain
 from dhtea.huntfile import SUMMARY_NAME, HuntFileError, HuntSummary, is_summary, read_json, summary_from_data, write_text_atomic
-from dhtea.ringpicture import LEFT, RIGHT, WRONG, ring_picture
-from dhtea.sequence import OVERTAKE, sequence_diagram
+from dhtea.reportstyle import CSS, MSC_LEGEND, RING_LEGEND
+from dhtea.ringpicture import ring_picture
+from dhtea.sequence import sequence_diagram
 from dhtea.serial import TraceFile, read_trace
 from dhtea.states import TraceStateError, blamed_pointers, initial_views, views_after
 from dhtea.timeline import describe_scenario, format_timeline
@@ -146,87 +147,125 @@ def hunt_section(hunt: HuntSummary, traces: Sequence[TraceFile], anchor: str, fi
 
 @attrs.frozen
 class Snapshot:
+    """The ring at one moment, as a picture shows it."""
+
     caption: str
     views: dict[int, NodeView]
-    blamed: frozenset[tuple[int, str]]
-    involved: frozenset[int]
+    blamed: frozenset[tuple[int, str]]  # (node, side) pointers the checkers blame here
+    involved: frozenset[int]  # nodes the violation at this moment names
+    at_violation: bool = False
 
 
 def snapshots(tf: TraceFile) -> list[Snapshot]:
-    """The ring before the first event, right after the violation, and at the end
-    (pictures showing the same state are merged into one)."""
-    events, violations, nodes = tf.events, tf.violations, tf.scenario.nodes
-    status, end_time = tf.data.get("status"), tf.data.get("end_time")
-    at_rest = status in ("rest", "deadline")
+    """The ring before the first event, right after the first violation, and at
+    the end; moments that show the same state are merged into one picture.
+
+    The checks that decide which pointers are wrong are the safety invariants,
+    plus the at-rest ones for a moment when the run is at rest.
+    """
+    events, violations, scenario = tf.events, tf.violations, tf.scenario
     last = events[-1].seq if events else -1
-    shots = [("before the first event (t=0)", initial_views(tf.scenario), SAFETY, frozenset())]
+    moments = [("before the first event (t=0)", -1, SAFETY, frozenset(), False)]
     if violations:
         v = violations[0]
-        checks = DEFAULT if v.invariant in AT_REST_NAMES else SAFETY
         where = "before the first event" if v.event < 0 else f"right after event #{v.event} (t={_t(v.time)})"
         involved = frozenset(n for x in violations if x.event == v.event for n in x.nodes)
-        shots.append((f"{where}, when {v.invariant} broke", views_after(tf.scenario, events, v.event), checks, involved))
-    end_views = views_after(tf.scenario, events, last)
+        checks = DEFAULT if v.invariant in AT_REST_NAMES else SAFETY
+        moments.append((f"{where}, when {v.invariant} broke", v.event, checks, involved, True))
+    status = tf.data.get("status")
     end_words = {"rest": "at rest", "deadline": "at the deadline", "violation": "where the run stopped"}.get(status, str(status))
+    end_checks = DEFAULT if status in ("rest", "deadline") else SAFETY
     end_involved = frozenset(n for x in violations if x.event == last for n in x.nodes)
-    shots.append((f"at the end, t={_t(end_time)} ({end_words})", end_views, DEFAULT if at_rest else SAFETY, end_involved))
-    merged: list[tuple[str, dict, tuple, frozenset]] = []
-    for caption, views, checks, involved in shots:
-        if merged and merged[-1][1] == views:
-            prev = merged[-1]
-            checks = tuple(dict.fromkeys(prev[2] + checks))
-            merged[-1] = (prev[0] + "; also " + caption, views, checks, prev[3] | involved)
+    moments.append((f"at the end, t={_t(tf.data.get('end_time'))} ({end_words})", last, end_checks, end_involved, False))
+
+    shots: list[Snapshot] = []
+    for caption, seq, checks, involved, at_violation in moments:
+        views = views_after(scenario, events, seq)
+        if shots and shots[-1].views == views:  # same state: one picture, both captions
+            prev = shots.pop()
+            caption = f"{prev.caption}; also {caption}"
+            involved, at_violation = prev.involved | involved, prev.at_violation or at_violation
+            blamed = prev.blamed | blamed_pointers(views, scenario.nodes, checks)
         else:
-            merged.append((caption, views, checks, involved))
-    return [
-        Snapshot(caption[0].upper() + caption[1:], views, frozenset(blamed_pointers(views, nodes, checks)), involved)
-        for caption, views, checks, involved in merged
-    ]
+            caption = caption[0].upper() + caption[1:]
+            blamed = frozenset(blamed_pointers(views, scenario.nodes, checks))
+        shots.append(Snapshot(caption, views, frozenset(blamed), involved, at_violation))
+    return shots
 
 
 def trace_section(tf: TraceFile, heading: str, anchor: str) -> str:
-    events, violations, scenario = tf.events, tf.violations, tf.scenario
-    status = tf.data.get("status")
-    first = violations[0] if violations else None
+    """One run: what broke and why, the ring pictures, the sequence diagram,
+    the scenario, the replay command and the text timeline."""
+    first = tf.violations[0] if tf.violations else None
     shots = snapshots(tf)
-    key = next((s for s in shots if first is not None and "broke" in s.caption), shots[-1])
-    at_rest = first is not None and first.invariant in AT_REST_NAMES or first is None and status in ("rest", "deadline")
+    if first is not None:
+        title = f"{heading} &middot; {esc(first.invariant)}: {esc(explain.meaning(first.invariant).title)}"
+    else:
+        title = f"{heading} &middot; passes: every invariant held"
+    events, scenario = tf.events, tf.scenario
     sends = sum(1 for e in events if e.kind == "send")
     sub = (f"protocol <b>{esc(tf.protocol)}</b> &middot; {len(scenario.joins)} joiner(s), initial ring of "
            f"{len(scenario.ring)} &middot; {len(events)} events, {sends} messages &middot; <code>{esc(tf.path)}</code>")
-    story = explain.story(scenario, events, violations, key.views, set(key.blamed), at_rest)
-    if first is not None:
-        m = explain.meaning(first.invariant)
-        title = f"{heading} &middot; {esc(first.invariant)}: {esc(m.title)}"
-        nodes = ", ".join(str(n) for n in first.nodes)
-        when = "before the first event" if first.event < 0 else f"at event #{first.event} (t={_t(first.time)})"
-        if first.invariant in AT_REST_NAMES:
-            when = f"once the run was at rest, after event #{first.event} (t={_t(first.time)})"
-        checker = "".join(f"<li><b>{esc(v.invariant)}</b>: {esc(v.message)}</li>" for v in violations)
-        verdict = (
-            f"<div class=\"verdict\">\n<p class=\"headline\"><b>{esc(first.invariant)}</b> broken {when}; "
-            f"nodes involved: {nodes}.</p>\n<p class=\"meaning\">{esc(m.text)}</p>\n"
-            f"<p><b>What happened here</b></p>\n<ul class=\"story\">{''.join(f'<li>{esc(s)}</li>' for s in story)}</ul>\n"
-            f"<p><b>The checkers report</b></p>\n<ul class=\"checker\">{checker}</ul>\n</div>"
-        )
+    return "\n".join([
+        f"<section class=\"trace {'bug' if first else 'pass'}\" id=\"{anchor}\">",
+        f"<h2>{title}</h2>",
+        f"<p class=\"sub\">{sub}</p>",
+        _verdict(tf, shots),
+        "<h3>The ring</h3>", RING_LEGEND,
+        "<div class=\"rings\">", *(_figure(s) for s in shots), "</div>",
+        "<h3>The messages</h3>", MSC_LEGEND,
+        "<div class=\"diagram\">", sequence_diagram(scenario, events, tf.violations, stopped=_stopped(tf)), "</div>",
+        _scenario_and_replay(tf),
+        "<details>",
+        "<summary>The timeline as text (as <code>dhtea show</code> prints it)</summary>",
+        _timeline(tf),
+        "</details>",
+        "</section>",
+    ])
+
+
+def _verdict(tf: TraceFile, shots: Sequence[Snapshot]) -> str:
+    """What broke, in general words and in this run's words, and the checkers' own messages."""
+    violations = tf.violations
+    first = violations[0] if violations else None
+    key = next((s for s in shots if s.at_violation), shots[-1])
+    at_rest = first.invariant in AT_REST_NAMES if first else tf.data.get("status") in ("rest", "deadline")
+    story = explain.story(tf.scenario, tf.events, violations, key.views, set(key.blamed), at_rest)
+    items = "".join(f"<li>{esc(s)}</li>" for s in story)
+    if first is None:
+        return f"<div class=\"verdict ok\">\n<p class=\"headline\">Every invariant held.</p>\n<ul class=\"story\">{items}</ul>\n</div>"
+    if first.event < 0:
+        when = "before the first event"
+    elif first.invariant in AT_REST_NAMES:
+        when = f"once the run was at rest, after event #{first.event} (t={_t(first.time)})"
     else:
-        title = f"{heading} &middot; passes: every invariant held"
-        verdict = (f"<div class=\"verdict ok\">\n<p class=\"headline\">Every invariant held.</p>\n"
-                   f"<ul class=\"story\">{''.join(f'<li>{esc(s)}</li>' for s in story)}</ul>\n</div>")
-    replay = f"dhtea replay {tf.path}"
-    scenario_rows = [(k.strip(), esc(v.strip())) for k, _, v in (line.partition(":") for line in describe_scenario(scenario))]
-    return (
-        f"<section class=\"trace{' bug' if first else ' pass'}\" id=\"{anchor}\">\n<h2>{title}</h2>\n<p class=\"sub\">{sub}</p>\n"
-        f"{verdict}\n"
-        f"<h3>The ring</h3>\n{RING_LEGEND}\n<div class=\"rings\">\n{''.join(_figure(s) for s in shots)}\n</div>\n"
-        f"<h3>The messages</h3>\n{MSC_LEGEND}\n<div class=\"diagram\">\n"
-        f"{sequence_diagram(scenario, events, violations, stopped=_stopped(tf))}\n</div>\n"
-        f"<div class=\"cols\">\n<div>\n<h3>Scenario</h3>\n{_facts([('protocol', esc(tf.protocol))] + scenario_rows)}\n</div>\n"
-        f"<div>\n<h3>Replay</h3>\n<pre class=\"command\">{esc(replay)}</pre>\n<p>re-runs this scenario and checks that every "
-        f"event is the same as in the file. Add <code>--protocol NAME</code> to run the same scenario under another protocol.</p>\n</div>\n</div>\n"
-        f"<details>\n<summary>The timeline as text (as <code>dhtea show</code> prints it)</summary>\n{_timeline(tf)}\n</details>\n"
-        "</section>"
-    )
+        when = f"at event #{first.event} (t={_t(first.time)})"
+    nodes = ", ".join(str(n) for n in first.nodes)
+    checker = "".join(f"<li><b>{esc(v.invariant)}</b>: {esc(v.message)}</li>" for v in violations)
+    return "\n".join([
+        "<div class=\"verdict\">",
+        f"<p class=\"headline\"><b>{esc(first.invariant)}</b> broken {when}; nodes involved: {nodes}.</p>",
+        f"<p class=\"meaning\">{esc(explain.meaning(first.invariant).text)}</p>",
+        f"<p><b>What happened here</b></p>\n<ul class=\"story\">{items}</ul>",
+        f"<p><b>The checkers report</b></p>\n<ul class=\"checker\">{checker}</ul>",
+        "</div>",
+    ])
+
+
+def _scenario_and_replay(tf: TraceFile) -> str:
+    rows = [("protocol", esc(tf.protocol))]
+    for line in describe_scenario(tf.scenario):  # "initial ring: [0, 3]", "joins: ...", ...
+        key, _, value = line.partition(":")
+        rows.append((key.strip(), esc(value.strip())))
+    return "\n".join([
+        "<div class=\"cols\">",
+        f"<div>\n<h3>Scenario</h3>\n{_facts(rows)}\n</div>",
+        "<div>\n<h3>Replay</h3>",
+        f"<pre class=\"command\">{esc(f'dhtea replay {tf.path}')}</pre>",
+        "<p>re-runs this scenario and checks that every event is the same as in the file. "
+        "Add <code>--protocol NAME</code> to run the same scenario under another protocol.</p>",
+        "</div>\n</div>",
+    ])
 
 
 def _figure(shot: Snapshot) -> str:
@@ -275,60 +314,3 @@ def _facts(rows: Sequence[tuple[str, str]]) -> str:
 
 def _t(x: object) -> str:
     return f"{float(x):.3f}".rstrip("0").rstrip(".") if isinstance(x, (int, float)) else "?"
-
-
-def _swatch(colour: str, dashed: bool = False) -> str:
-    style = f"border-top:3px {'dashed' if dashed else 'solid'} {colour}"
-    return f"<span class=\"swatch\" style=\"{style}\"></span>"
-
-
-RING_LEGEND = (
-    "<p class=\"legend\">Nodes sit clockwise in id order from the top; filled circles are members, dashed ones joiners. "
-    f"{_swatch(RIGHT)}right pointer (wide arc) {_swatch(LEFT)}left pointer (narrow arc) "
-    f"{_swatch(WRONG)}pointer the invariant checkers blame; a red outline marks the nodes the violation names. "
-    "In a healthy ring each node's right arc reaches its clockwise neighbour and that neighbour's left arc comes back.</p>"
-)
-MSC_LEGEND = (
-    "<p class=\"legend\">One lifeline per node, time runs down; each row is one step (the <code>#</code> is the event "
-    "number, steps at the same time share a shaded band). An arrow is a message, from the step that sent it to the step "
-    "that received it, labelled with its send and delivery times. Filled dots changed the node's state; the right column "
-    f"says how. {_swatch(OVERTAKE)}a message that overtook an earlier one on the same link (the arrows cross). "
-    f"{_swatch('#6b7280', True)}still in flight when the run stopped. The red band is the step after which the invariant broke.</p>"
-)
-
-CSS = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#111827;margin:0;background:#f3f4f6}
-main{max-width:1260px;margin:0 auto;padding:16px 22px 60px}
-h1{font-size:26px;margin:6px 0 2px}
-h2{font-size:21px;margin:0 0 2px}
-h3{font-size:16px;margin:18px 0 6px}
-section{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:16px 22px;margin:20px 0}
-.sub{color:#4b5563;margin:0 0 10px}
-.verdict{border-left:6px solid #dc2626;background:#fef2f2;padding:8px 16px;border-radius:6px}
-.verdict.ok{border-color:#16a34a;background:#f0fdf4}
-.verdict p{margin:6px 0}
-.headline{font-size:17px}
-.verdict ul{margin:4px 0 8px;padding-left:22px}
-pre,code,.checker{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:13px}
-pre{background:#f3f4f6;padding:8px 12px;border-radius:6px;overflow-x:auto;margin:4px 0}
-.cols{display:flex;flex-wrap:wrap;gap:28px}
-.cols>div{flex:1 1 420px}
-table{border-collapse:collapse}
-table.facts th{text-align:left;padding:2px 14px 2px 0;color:#4b5563;font-weight:normal;vertical-align:top}
-table.facts td{padding:2px 0}
-.rings{display:flex;flex-wrap:wrap;gap:18px}
-figure{margin:0;width:300px}
-figcaption{font-size:13.5px;font-weight:bold;margin:2px 0 4px}
-table.state{font-size:12.5px}
-table.state th,table.state td{border:1px solid #e5e7eb;padding:1px 7px;text-align:center}
-table.state td.wrong{color:#dc2626;font-weight:bold}
-table.state tr.involved th{color:#dc2626}
-.diagram{overflow-x:auto;border:1px solid #e5e7eb;border-radius:6px}
-.legend{font-size:13px;color:#374151;margin:2px 0 8px}
-.swatch{display:inline-block;width:22px;height:0;vertical-align:middle;margin:0 4px 0 8px}
-mark.broke{background:#fee2e2;color:#991b1b}
-svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
-svg .note{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace}
-svg .msg-label,svg .node-note{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
-details{margin-top:12px}
-"""

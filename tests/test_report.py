@@ -441,3 +441,26 @@ def test_committed_reports_are_regenerated_from_their_files(monkeypatch):
     assert gapowner == (ROOT / "reports" / "gapowner.html").read_text(encoding="utf-8"), "run `make reports`"
     assert "3 distinct bug(s) in classic" in classic
     assert "gapowner passed the hunt" in gapowner and gapowner.count("passes: every invariant held") == 3
+
+
+# -- any run can be reported ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["example_protocols:Crashing", "example_protocols:TimerJoin", "example_protocols:Lost"])
+def test_odd_runs_render(protocol, tmp_path, monkeypatch):
+    """Handler errors, timers, messages to nodes outside the run."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    result = simulate(protocol, Scenario(ring=(0, 5), joins=JoinSchedule([Join(3, 0, 0), Join(7, 1, 5)])))
+    page = render(load([save_trace(result, tmp_path / "odd.trace.json")]))
+    parse(page)
+    assert page.count("<svg") >= 2
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(scenario=scenarios())
+def test_any_run_renders(tmp_path_factory, scenario):
+    folder = tmp_path_factory.mktemp("any")
+    paths = [save_trace(simulate(p, scenario), folder / f"{p}.trace.json") for p in ("classic", "gapowner")]
+    page = render(load(paths))
+    parse(page)
+    assert page.count('class="sequence"') == 2
