@@ -115,7 +115,7 @@ class UdpNode(asyncio.DatagramProtocol):
         self.view = self.node.view()
         self.log, self.on_status = log, on_status
         self.seq = 0
-        self.stats = Counter()  # received, delivered, sent, lost
+        self.stats = Counter(received=0, delivered=0, sent=0, lost=0)
         self.dropped = Counter()
         self.transport: asyncio.DatagramTransport | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
