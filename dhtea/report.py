@@ -23,7 +23,7 @@ from dhtea.reportstyle import CSS, MSC_LEGEND, RING_LEGEND
 from dhtea.ringpicture import ring_picture
 from dhtea.sequence import sequence_diagram
 from dhtea.serial import TraceFile, read_trace
-from dhtea.states import TraceStateError, blamed_pointers, initial_views, views_after
+from dhtea.states import TraceStateError, blamed_pointers, views_after
 from dhtea.timeline import describe_scenario, format_timeline
 from invariants import AT_REST, DEFAULT, SAFETY, NodeView
 

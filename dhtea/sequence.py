@@ -53,18 +53,15 @@ def match_messages(events: Sequence[Event]) -> list[Arrow]:
         if deliver is not None:
             queue.remove(deliver)
         pairs.append((e, deliver))
+    on_link: dict[tuple[int, int], list[tuple[Event, Event | None]]] = {}
     arrows = []
     for send, deliver in pairs:
-        earlier = tuple(
-            s.seq
-            for s, d in pairs
-            if deliver is not None
-            and s.seq < send.seq
-            and (s.message.src, s.message.dst) == (send.message.src, send.message.dst)
-            and (d is None or d.seq > deliver.seq)
-            and s.arrive is not None
+        earlier = on_link.setdefault((send.message.src, send.message.dst), [])
+        overtaken = () if deliver is None else tuple(
+            s.seq for s, d in earlier if s.arrive is not None and (d is None or d.seq > deliver.seq)
         )
-        arrows.append(Arrow(send, deliver, earlier))
+        arrows.append(Arrow(send, deliver, overtaken))
+        earlier.append((send, deliver))
     return arrows
 
 

@@ -4,7 +4,6 @@ blamed, the SVG pictures, the HTML page, the hunt summary and the CLI around the
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from html.parser import HTMLParser
