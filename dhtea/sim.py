@@ -93,6 +93,7 @@ class Simulation:
         now = float(self.env.now)
         node = self.nodes[node_id]
         ctx = Context(node_id, now, self.rng)
+        crash = None
         try:
             if msg is not None:
                 node.on_message(ctx, msg)
@@ -101,18 +102,19 @@ class Simulation:
             else:
                 node.on_join(ctx, bootstrap)
         except Exception as exc:  # a crashing handler is a bug we found, not ours
-            events.append(Event(seq, now, kind, node_id, msg, (), None, timer))
-            self._violate("handler-error", (node_id,), f"node {node_id} raised {type(exc).__name__}: {exc}", seq)
+            crash = exc
         before = self.view.node(node_id)
         after = node.view()
         changed = after != before
         events.append(Event(seq, now, kind, node_id, msg, _changes(before, after) if changed else (), None, timer))
-        for effect in ctx.effects:
-            self._apply(node_id, effect, now)
         if changed:
             moved = self.view.update(after)
-            if self.safety:
-                self._check(node_id, moved, seq)
+        if crash is not None:  # what it changed before raising is recorded; what it asked for is not done
+            self._violate("handler-error", (node_id,), f"node {node_id} raised {type(crash).__name__}: {crash}", seq)
+        for effect in ctx.effects:
+            self._apply(node_id, effect, now)
+        if changed and self.safety:
+            self._check(node_id, moved, seq)
 
     def _apply(self, node_id: int, effect, now: float) -> None:
         if isinstance(effect, Send):

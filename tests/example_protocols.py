@@ -43,3 +43,12 @@ class Lost(RingNode):
 
     def on_join(self, ctx, bootstrap):
         ctx.send(12345, "ANYONE")
+
+
+class HalfDone(RingNode):
+    """Changes its state, then raises: the change is still in the trace."""
+
+    def on_join(self, ctx, bootstrap):
+        self.left = bootstrap
+        ctx.send(bootstrap, "NEVER_SENT")
+        raise ValueError("half done")

@@ -13,12 +13,12 @@ def test_gate(dhtea_protocol, dhtea_save_dir, scenario):
 
 
 def test_the_gate_passes_the_corrected_protocol_by_default(pytester):
-    pytester.makepyfile(test_gate=GATE)
+    pytester.makepyfile(test_user_gate=GATE)
     pytester.runpytest("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_the_gate_fails_classic_and_saves_the_shrunk_trace(pytester):
-    pytester.makepyfile(test_gate=GATE)
+    pytester.makepyfile(test_user_gate=GATE)
     saved = pytester.path / "failures"
     result = pytester.runpytest("-q", "--dhtea-protocol", "classic", "--dhtea-save", str(saved), "--hypothesis-seed", "1")
     result.assert_outcomes(failed=1)
@@ -28,7 +28,7 @@ def test_the_gate_fails_classic_and_saves_the_shrunk_trace(pytester):
 
 
 def test_an_unknown_protocol_is_a_usage_error(pytester):
-    pytester.makepyfile(test_gate=GATE)
+    pytester.makepyfile(test_user_gate=GATE)
     result = pytester.runpytest("-q", "--dhtea-protocol", "nonesuch")
     assert result.ret == 4  # pytest's usage-error exit code
     result.stderr.fnmatch_lines(["*unknown protocol 'nonesuch'*"])

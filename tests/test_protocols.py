@@ -103,3 +103,10 @@ def test_scenarios_reject_impossible_input():
         Scenario(ring=())
     with pytest.raises(TypeError):
         Scenario(ring=(1.5,))
+
+
+def test_a_crash_keeps_the_changes_made_before_it_and_drops_the_sends():
+    result = simulate("tests.example_protocols:HalfDone", scenario((1,), (2, 0, 1)))
+    assert result.signature == "handler-error"
+    assert [(e.kind, e.changes) for e in result.events] == [("join", (("left", None, 1),))]
+    assert {v.id: v.left for v in result.final}[2] == 1
