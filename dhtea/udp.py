@@ -93,14 +93,19 @@ def changes(before: NodeView, after: NodeView) -> tuple:
     return tuple((f, getattr(before, f), getattr(after, f)) for f in VIEW_FIELDS if getattr(before, f) != getattr(after, f))
 
 
+def check_protocol(cls: type) -> None:
+    """NodeError unless `cls` can run for real: it must declare its message kinds."""
+    if not getattr(cls, "kinds", ()):
+        raise NodeError(f"protocol {protocol_name(cls)} declares no message kinds (set `kinds`); "
+                        "the real runtime accepts only declared kinds")
+
+
 class UdpNode(asyncio.DatagramProtocol):
     """Drives one protocol node over a UDP socket and writes its log."""
 
     def __init__(self, config: NodeConfig, log: IO[str], on_status: Callable[[str], None] = lambda s: None) -> None:
         cfg = self.config = config
-        if not cfg.protocol.kinds:
-            raise NodeError(f"protocol {protocol_name(cfg.protocol)} declares no message kinds (set `kinds`); "
-                            "the real runtime accepts only declared kinds")
+        check_protocol(cfg.protocol)
         self.node = cfg.protocol(cfg.node_id)
         self.book: dict[int, wire.Address] = {cfg.node_id: cfg.address}
         if cfg.ring:
@@ -325,6 +330,7 @@ def run_node(config: NodeConfig, *, sock: socket.socket | None, log_path: str, h
         if not quiet:
             print(f"node {config.node_id}: {text}", file=sys.stderr, flush=True)
 
+    check_protocol(config.protocol)
     sock = sock if sock is not None else bind_socket(config.address)
     try:
         with open(log_path, "w", encoding="utf-8") as log:
