@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 # Where each public name lives. Imported on first use, so a process that only
 # needs part of dhtea (a UDP node, say) does not pay for Hypothesis or SimPy.
 _HOME = {
-    "Bug": "dhtea.hunt",
-    "HuntReport": "dhtea.hunt",
-    "hunt": "dhtea.hunt",
+    "Bug": "dhtea.hunting",
+    "HuntReport": "dhtea.hunting",
+    "hunt": "dhtea.hunting",
     "Message": "dhtea.messages",
     "Bimodal": "dhtea.network",
     "Constant": "dhtea.network",
@@ -30,8 +30,8 @@ _HOME = {
     "load_protocol": "dhtea.protocols",
     "Classic": "dhtea.protocols.classic",
     "GapOwner": "dhtea.protocols.gapowner",
-    "Replay": "dhtea.replay",
-    "replay": "dhtea.replay",
+    "Replay": "dhtea.replaying",
+    "replay": "dhtea.replaying",
     "Join": "dhtea.scenario",
     "JoinSchedule": "dhtea.scenario",
     "Scenario": "dhtea.scenario",
@@ -70,14 +70,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from dhtea.hunt import Bug, HuntReport, hunt
+    from dhtea.hunting import Bug, HuntReport, hunt
     from dhtea.messages import Message
     from dhtea.network import Bimodal, Constant, Exponential, LinkLatency, LogNormal, Network, Pareto, Uniform
     from dhtea.node import Context, RingNode
     from dhtea.protocols import UnknownProtocol, load_protocol
     from dhtea.protocols.classic import Classic
     from dhtea.protocols.gapowner import GapOwner
-    from dhtea.replay import Replay, replay
+    from dhtea.replaying import Replay, replay
     from dhtea.scenario import Join, JoinSchedule, Scenario
     from dhtea.serial import TraceFile, TraceFileError, read_trace, save_trace
     from dhtea.sim import Simulation, simulate

@@ -10,10 +10,10 @@ import attrs
 from pathlib import Path
 
 from dhtea import cli_real
-from dhtea.hunt import Bug, hunt, save_hunt
+from dhtea.hunting import Bug, hunt, save_hunt
 from dhtea.network import LATENCY_MODELS, Network
 from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
-from dhtea.replay import replay
+from dhtea.replaying import replay
 from dhtea.scenario import Join, JoinSchedule, Scenario
 from dhtea.serial import TraceFileError, read_trace, reason, save_trace
 from dhtea.sim import simulate

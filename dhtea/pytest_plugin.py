@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dhtea.protocols import UnknownProtocol, load_protocol
-from dhtea.replay import replay
+from dhtea.replaying import replay
 from dhtea.serial import TraceFileError, read_trace
 
 

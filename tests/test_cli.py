@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from dhtea.cli import main
-from dhtea.replay import replay
+from dhtea.replaying import replay
 from dhtea.scenario import Join, JoinSchedule, Scenario
 from dhtea.serial import read_trace, save_trace
 from dhtea.sim import simulate

@@ -1,7 +1,7 @@
 """Hunts find the classic protocol's distinct bugs, each shrunk to its minimal form."""
 
 from dhtea import hunt, replay
-from dhtea.hunt import save_bugs
+from dhtea.hunting import save_bugs
 
 
 def test_classic_hunt_finds_distinct_minimal_bugs(tmp_path):

@@ -13,7 +13,7 @@ from dhtea import Join, JoinSchedule, Network, Scenario, Uniform, simulate
 from dhtea.cli import main
 from dhtea.logcheck import LogError, check_logs, format_check, read_log, read_logs
 from dhtea.serial import event_to_dict, read_trace, view_to_dict
-from dhtea.replay import replay
+from dhtea.replaying import replay
 from invariants import NodeView
 
 COUNTEREXAMPLES = sorted((Path(__file__).parent / "counterexamples").glob("*.trace.json"))
