@@ -9,6 +9,7 @@ import sys
 import attrs
 from pathlib import Path
 
+from dhtea.argtypes import positive_int, whole_number
 from dhtea import cli_real
 from dhtea.hunting import Bug, hunt, save_hunt
 from dhtea.network import LATENCY_MODELS, Network
@@ -32,21 +33,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
-    return value
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,11 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("hunt", help="search for scenarios that break an invariant; shrink and save each bug")
     p.add_argument("--protocol", required=True, help="classic, gapowner, or module:Class")
-    p.add_argument("--examples", type=_positive_int, default=1000, help="scenarios to try per bug searched (default 1000)")
-    p.add_argument("--seed", type=_int, default=0, help="hunt seed: same seed, same bugs (default 0)")
-    p.add_argument("--max-bugs", type=_positive_int, default=5, help="stop after this many distinct bugs (default 5)")
-    p.add_argument("--max-ring", type=_positive_int, default=5, help="largest initial ring (default 5)")
-    p.add_argument("--max-joiners", type=_positive_int, default=4, help="most concurrent joiners (default 4)")
+    p.add_argument("--examples", type=positive_int, default=1000, help="scenarios to try per bug searched (default 1000)")
+    p.add_argument("--seed", type=whole_number, default=0, help="hunt seed: same seed, same bugs (default 0)")
+    p.add_argument("--max-bugs", type=positive_int, default=5, help="stop after this many distinct bugs (default 5)")
+    p.add_argument("--max-ring", type=positive_int, default=5, help="largest initial ring (default 5)")
+    p.add_argument("--max-joiners", type=positive_int, default=4, help="most concurrent joiners (default 4)")
     p.add_argument("--out", default="reports/hunt", help="folder for the trace files (default reports/hunt)")
     p.add_argument("--quiet", action="store_true", help="print only the summary, not each timeline")
     _colour_option(p)
@@ -81,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ring", required=True, help="initial members, e.g. 1,49,50")
     p.add_argument("--join", action="append", default=[], metavar="NODE@TIME:BOOTSTRAP", help="e.g. 60@0:1 (repeatable)")
     p.add_argument("--latency", default="constant:1", help="MODEL:ARGS, e.g. uniform:1,5 (default constant:1)")
-    p.add_argument("--seed", type=_int, default=0)
+    p.add_argument("--seed", type=whole_number, default=0)
     p.add_argument("--save", help="write the trace file here")
     _colour_option(p)
 

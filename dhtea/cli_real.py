@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from dhtea.argtypes import positive_int, whole_number
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -39,14 +41,6 @@ def _delay(text: str) -> tuple[float, float]:
     return _probability(p), seconds
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
 
 
 def _seconds(text: str) -> float:
@@ -69,18 +63,13 @@ def _time(text: str) -> float:
     return value
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
 def _faults(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drop", type=_probability, default=0.0, metavar="P", help="drop each outgoing datagram with probability P")
     p.add_argument("--delay", type=_delay, default=(0.0, 0.0), metavar="P:MAX",
                    help="delay each outgoing datagram with probability P by up to MAX seconds")
-    p.add_argument("--fault-seed", type=_int, default=0, metavar="S", help="seed of the fault injection (default 0)")
+    p.add_argument("--fault-seed", type=whole_number, default=0, metavar="S", help="seed of the fault injection (default 0)")
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
@@ -91,22 +80,22 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--ring", metavar="ADDR,ADDR,...", help="this node is a member of this initial ring ([ID@]HOST:PORT each, itself included)")
     where.add_argument("--join", metavar="[ID@]HOST:PORT", help="join the ring through this member")
-    p.add_argument("--id", type=_int, help="node id (default: a hash of HOST:PORT)")
+    p.add_argument("--id", type=whole_number, help="node id (default: a hash of HOST:PORT)")
     p.add_argument("--log", metavar="PATH", help="the node's JSON-lines log (default node-PORT.jsonl)")
     p.add_argument("--epoch", type=_time, default=0.0, metavar="T", help="event times are seconds since this Unix time (default 0)")
-    p.add_argument("--seed", type=_int, metavar="S", help="seed of the protocol's ctx.rng (default: the node id)")
+    p.add_argument("--seed", type=whole_number, metavar="S", help="seed of the protocol's ctx.rng (default: the node id)")
     p.add_argument("--hold", action="store_true", help="bind, then wait for SIGUSR1 before joining")
     p.add_argument("--quiet", action="store_true", help="no status lines on stderr")
-    p.add_argument("--socket-fd", type=_int, help=argparse.SUPPRESS)  # a bound socket handed over by `dhtea cluster`
-    p.add_argument("--parent", type=_int, help=argparse.SUPPRESS)  # stop when this process exits
+    p.add_argument("--socket-fd", type=whole_number, help=argparse.SUPPRESS)  # a bound socket handed over by `dhtea cluster`
+    p.add_argument("--parent", type=whole_number, help=argparse.SUPPRESS)  # stop when this process exits
     _faults(p)
 
     p = sub.add_parser("cluster", help="run N node processes on loopback, then check the merged logs")
     p.add_argument("--protocol", required=True, help="classic, gapowner, or module:Class")
-    p.add_argument("--nodes", type=_count, required=True, metavar="N", help="how many node processes")
-    p.add_argument("--members", type=_count, default=3, metavar="M", help="initial ring size; the others join (default 3)")
-    p.add_argument("--base-port", type=_int, metavar="P", help="use ports P, P+1, ... (default: free ports)")
-    p.add_argument("--seed", type=_int, default=0, metavar="S", help="seed of the bootstrap choices (default 0)")
+    p.add_argument("--nodes", type=positive_int, required=True, metavar="N", help="how many node processes")
+    p.add_argument("--members", type=positive_int, default=3, metavar="M", help="initial ring size; the others join (default 3)")
+    p.add_argument("--base-port", type=whole_number, metavar="P", help="use ports P, P+1, ... (default: free ports)")
+    p.add_argument("--seed", type=whole_number, default=0, metavar="S", help="seed of the bootstrap choices (default 0)")
     p.add_argument("--deadline", type=_seconds, default=30.0, metavar="SECS", help="stop after this many seconds (default 30)")
     p.add_argument("--quiet-period", type=_seconds, default=0.5, metavar="SECS", help="settled after this long without events (default 0.5)")
     p.add_argument("--logs", metavar="DIR", help="keep the node logs here (default: a new temporary folder)")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
+import random  # determinism-ok: only seeded random.Random instances are used
 import signal
 import socket
 import subprocess

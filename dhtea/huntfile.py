@@ -8,15 +8,14 @@ file of each bug (names relative to the summary's folder). Everything but
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from dhtea.files import read_json as _read_json
+from dhtea.files import write_text_atomic
 from dhtea.serial import TraceFileError, dumps
 
 HUNT_FORMAT = "dhtea-hunt"
@@ -50,26 +49,6 @@ def summary_dict(protocol: str, seed: int, examples: int, seconds: float, bugs: 
         "settings": settings,
         "bugs": bugs,
     }
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` to `path` so that a reader never sees half a file, and a
-    failed write leaves any earlier file as it was (as `serial.save_trace`)."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(21, "is a folder, not a file", str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def save_summary(out_dir: str | os.PathLike, data: dict) -> Path:
@@ -112,19 +91,5 @@ def summary_from_data(path: Path, data: Any) -> HuntSummary:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """A JSON file's content; a missing or malformed file is a one-line error."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise HuntFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise HuntFileError(f"{path}: is a folder") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HuntFileError(f"{path}: cannot read: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HuntFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise HuntFileError(f"{path}: JSON nested too deeply") from None
+    """A JSON file's content; a missing or malformed file is a one-line `HuntFileError`."""
+    return _read_json(path, HuntFileError)

@@ -9,7 +9,7 @@ shrunk as far as that bug allows.
 
 from __future__ import annotations
 
-import random
+import random  # determinism-ok: only seeded random.Random instances are used
 import time
 from pathlib import Path
 from typing import Callable, Iterable

@@ -10,7 +10,7 @@ unless asked for: a later message may overtake an earlier one.
 from __future__ import annotations
 
 import math
-import random
+import random  # determinism-ok: only seeded random.Random instances are used
 from typing import ClassVar
 
 import attrs

@@ -9,7 +9,7 @@ returns. The same class therefore runs simulated and for real.
 
 from __future__ import annotations
 
-import random
+import random  # determinism-ok: only seeded random.Random instances are used
 from collections import deque
 from typing import ClassVar
 

@@ -18,7 +18,8 @@ from typing import Iterable, Sequence
 import attrs
 
 from dhtea import explain
-from dhtea.huntfile import SUMMARY_NAME, HuntFileError, HuntSummary, is_summary, read_json, summary_from_data, write_text_atomic
+from dhtea.files import write_text_atomic
+from dhtea.huntfile import SUMMARY_NAME, HuntFileError, HuntSummary, is_summary, read_json, summary_from_data
 from dhtea.reportstyle import CSS, MSC_LEGEND, RING_LEGEND
 from dhtea.ringpicture import ring_picture
 from dhtea.sequence import sequence_diagram

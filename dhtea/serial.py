@@ -8,17 +8,15 @@ keys, fixed separators), so the same run always gives the same bytes.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from dhtea.files import read_json, write_text_atomic
 from dhtea.messages import Message
 from dhtea.network import LATENCY_MODELS, LinkLatency, Network
 from dhtea.scenario import Join, JoinSchedule, Scenario
@@ -131,22 +129,7 @@ def trace_text(result: RunResult) -> str:
 def save_trace(result: RunResult, path: str | os.PathLike) -> Path:
     """Write `result` as a trace file, atomically: a reader never sees half a
     file, and a failed write leaves any earlier file at `path` as it was."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "is a folder, not a trace file", str(path))
-    text = trace_text(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a trace file is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_text_atomic(path, trace_text(result))
 
 
 # -- from JSON ----------------------------------------------------------------
@@ -279,18 +262,7 @@ class TraceFile:
 def read_trace(path: str | os.PathLike) -> TraceFile:
     """Read and validate a trace file; any problem is a one-line `TraceFileError`."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TraceFileError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceFileError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TraceFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise TraceFileError(f"{path}: JSON nested too deeply to be a trace file") from None
+    data = read_json(path, TraceFileError)
     try:
         return _trace_from_data(path, data)
     except TraceFileError as exc:

@@ -10,7 +10,7 @@ trace.
 from __future__ import annotations
 
 import gc
-import random
+import random  # determinism-ok: only seeded random.Random instances are used
 from typing import Iterable
 
 import simpy

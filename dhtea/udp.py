@@ -36,7 +36,7 @@ import asyncio
 import errno
 import json
 import os
-import random
+import random  # determinism-ok: only seeded random.Random instances are used
 import signal
 import socket
 import sys

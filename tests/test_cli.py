@@ -348,7 +348,7 @@ def test_replay_of_trace_naming_unknown_protocol(capsys, trace):
 def test_replay_missing_file_and_directory(capsys, tmp_path):
     missing = tmp_path / "missing.trace.json"
     assert_usage_error(*cli(capsys, "replay", str(missing)), f"{missing}: no such file")
-    assert_usage_error(*cli(capsys, "show", str(tmp_path)), f"{tmp_path}: cannot read")
+    assert_usage_error(*cli(capsys, "show", str(tmp_path)), f"{tmp_path}: is a folder")
     assert not missing.exists()
 
 

@@ -213,7 +213,7 @@ def test_directory_is_a_trace_file_error(tmp_path):
     with pytest.raises(TraceFileError) as info:
         read_trace(tmp_path)
     message = str(info.value)
-    assert message.startswith(f"{tmp_path}: cannot read")
+    assert message.startswith(f"{tmp_path}: is a folder")
     assert "directory" in message.lower()
     assert "\n" not in message
 
