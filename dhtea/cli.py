@@ -12,7 +12,7 @@ from pathlib import Path
 from dhtea.argtypes import positive_int, whole_number
 from dhtea import cli_real
 from dhtea.hunting import Bug, hunt, save_hunt
-from dhtea.network import LATENCY_MODELS, Network
+from dhtea.network import LATENCY_MODELS, LatencyError, Network
 from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
 from dhtea.replaying import replay
 from dhtea.scenario import Join, JoinSchedule, Scenario
@@ -126,6 +126,8 @@ def cmd_hunt(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if args.save and Path(args.save).resolve() == Path(args.trace).resolve():
+        raise UsageError(f"--save {args.save} would overwrite the trace being replayed; save elsewhere")
     outcome = replay(read_trace(args.trace), protocol=args.protocol)
     if not args.quiet:
         print(format_result(outcome.result, _style(args)))
@@ -137,7 +139,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             print(f"trace saved to {saved}")
     if args.strict:
         return 0 if outcome.identical else 1
-    return 0 if outcome.identical or outcome.result.ok else 1
+    return 0 if outcome.identical or outcome.fixed else 1
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -236,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, UnknownProtocol, TraceFileError, TraceStateError) as exc:
+    except (UsageError, UnknownProtocol, TraceFileError, TraceStateError, LatencyError) as exc:
         print(f"dhtea: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. --out names a file, --save names a folder

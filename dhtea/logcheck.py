@@ -39,8 +39,8 @@ import attrs
 from dhtea.serial import event_from_dict
 from dhtea.timeline import format_event, format_violation
 from dhtea.trace import Event
-from dhtea.udp import LOG_FORMAT, LOG_VERSION, VIEW_FIELDS
-from invariants import AT_REST, SAFETY, Invariant, NodeView, RingView, Violation
+from dhtea.udp import LOG_FORMAT, LOG_VERSION
+from invariants import AT_REST, SAFETY, VIEW_FIELDS, Invariant, NodeView, RingView, Violation, valid_view_value
 
 
 class LogError(ValueError):
@@ -68,18 +68,12 @@ def _is_id(v: object) -> bool:
     return type(v) is int
 
 
-def _check_value(field: str, v: object) -> bool:
-    if field in ("left", "right"):
-        return v is None or _is_id(v)
-    if field in ("member", "busy"):
-        return type(v) is bool
-    return isinstance(v, (list, tuple)) and all(_is_id(x) for x in v)
 
 
 def _view(d: object, node: int) -> NodeView:
     if not isinstance(d, dict) or d.get("id") != node or set(d) != {"id", *VIEW_FIELDS}:
         raise ValueError("the header's view should be this node's {id, left, right, member, busy, queue}")
-    if not all(_check_value(f, d[f]) for f in VIEW_FIELDS):
+    if not all(valid_view_value(f, d[f]) for f in VIEW_FIELDS):
         raise ValueError("the header's view has a value of the wrong type")
     return NodeView(node, d["left"], d["right"], d["member"], d["busy"], tuple(d["queue"]))
 
@@ -119,7 +113,7 @@ def parse_event(obj: object, node: int, seq: int) -> tuple[Event, dict]:
         raise ValueError(f"a {event.kind} event of node {node} with a message {msg.src} -> {msg.dst}")
     for change in event.changes:
         f, old, new = change
-        if f not in VIEW_FIELDS or not (_check_value(f, old) and _check_value(f, new)):
+        if f not in VIEW_FIELDS or not (valid_view_value(f, old) and valid_view_value(f, new)):
             raise ValueError(f"bad change {list(change)!r:.60}")
     return event, {k: obj[k] for k in ("error", "lost") if obj.get(k) is not None}
 

@@ -135,6 +135,10 @@ class Network:
             raise ValueError("a link (src, dst) has more than one latency override")
 
 
+class LatencyError(ValueError):
+    """A latency model gave a delay that is not a finite number (its parameters are too extreme)."""
+
+
 class Wire:
     """The running network of one simulation: turns each send into an arrival time."""
 
@@ -152,12 +156,17 @@ class Wire:
         model = self._links.get((src, dst), net.latency) if self._links else net.latency
         # Draw even when a scripted delay overrides it, so removing one scripted
         # delay while shrinking leaves every other message's delay unchanged.
-        delay = model.sample(self._rng)
+        try:
+            delay = model.sample(self._rng)
+        except OverflowError:
+            delay = math.inf
         n = self._sent
         self._sent = n + 1
         if n < len(net.delays):
             delay = net.delays[n]
         at = now + delay
+        if not math.isfinite(at):
+            raise LatencyError(f"latency model {model} gave a delay that is not a finite number")
         if net.fifo:
             at = max(at, self._last.get((src, dst), at))
             self._last[(src, dst)] = at

@@ -9,6 +9,7 @@ returns. The same class therefore runs simulated and for real.
 
 from __future__ import annotations
 
+import math
 import random  # determinism-ok: only seeded random.Random instances are used
 from collections import deque
 from typing import ClassVar
@@ -52,11 +53,16 @@ class Context:
 
     def send(self, dst: int, kind: str, **data: Scalar) -> None:
         """Send `kind(**data)` to node `dst`; it arrives after the network's latency."""
+        if type(dst) is not int:
+            raise TypeError(f"send to {dst!r}: node ids are integers")
         self.effects.append(Send(Message(kind, self.node, dst, tuple(data.items()))))
 
     def set_timer(self, name: str, delay: float) -> None:
         """Call `on_timer(ctx, name)` after `delay`; setting it again restarts it."""
-        self.effects.append(SetTimer(name, float(delay)))
+        delay = float(delay)
+        if not (math.isfinite(delay) and delay >= 0):
+            raise ValueError(f"timer {name!r}: the delay must be a finite number >= 0, got {delay!r}")
+        self.effects.append(SetTimer(name, delay))
 
     def cancel_timer(self, name: str) -> None:
         self.effects.append(CancelTimer(name))

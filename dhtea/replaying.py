@@ -26,12 +26,17 @@ class Replay:
         return self.difference is None
 
     @property
+    def fixed(self) -> bool:
+        """The trace recorded a violation and the new run has none: the bug is gone."""
+        return not self.identical and self.result.ok and bool(self.trace.violations)
+
+    @property
     def verdict(self) -> str:
         if self.identical:
             if self.result.ok:
                 return "reproduced exactly: same events, and every invariant held"
             return f"reproduced exactly: same events, same violation: {self.result.violations[0]}"
-        if self.result.ok:
+        if self.fixed:
             return f"{self.result.protocol} now passes this scenario: no invariant is violated ({self.difference})"
         return f"the run diverged from the trace: {self.difference}"
 

@@ -275,7 +275,7 @@ def _figure(shot: Snapshot) -> str:
     for n, v in sorted(shot.views.items()):
         cells = []
         for side in ("left", "right"):
-            value = "unset" if getattr(v, side) is None else getattr(v, side)
+            value = "unset" if getattr(v, side) is None else esc(str(getattr(v, side)))
             wrong = (n, side) in shot.blamed
             cells.append(f"<td class=\"wrong\">{value} ✗</td>" if wrong else f"<td>{value}</td>")
         state = ("member" if v.member else "joiner") + (", busy" if v.busy else "") + (f", queue {list(v.queue)}" if v.queue else "")

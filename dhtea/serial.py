@@ -20,8 +20,8 @@ from dhtea.files import read_json, write_text_atomic
 from dhtea.messages import Message
 from dhtea.network import LATENCY_MODELS, LinkLatency, Network
 from dhtea.scenario import Join, JoinSchedule, Scenario
-from dhtea.trace import Event, RunResult
-from invariants import NodeView, Violation
+from dhtea.trace import STATUSES, Event, RunResult
+from invariants import VIEW_FIELDS, NodeView, Violation, valid_view_value
 
 TRACE_FORMAT = "dhtea-trace"
 TRACE_VERSION = 1
@@ -165,7 +165,7 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> Scenario:
                 for k in _field(net, "links", f"{where}.network")
             ],
             delays=_field(net, "delays", f"{where}.network"),
-            fifo=bool(_field(net, "fifo", f"{where}.network")),
+            fifo=_bool(_field(net, "fifo", f"{where}.network"), "fifo"),
         )
         joins = [
             Join(_field(j, "node", "join"), _field(j, "at", "join"), _field(j, "bootstrap", "join"))
@@ -206,6 +206,19 @@ def _id(value: object) -> int:
     return value
 
 
+def _bool(value: object, name: str) -> bool:
+    if type(value) is not bool:
+        raise ValueError(f"{name} should be true or false, got {value!r}")
+    return value
+
+
+def _change(change: object) -> tuple[str, object, object]:
+    field, old, new = change  # type: ignore[misc]
+    if field not in VIEW_FIELDS or not (valid_view_value(field, old) and valid_view_value(field, new)):
+        raise ValueError(f"bad change {change!r}: fields are {', '.join(VIEW_FIELDS)} with ids, booleans or id lists")
+    return field, _tupled(old), _tupled(new)
+
+
 def _str(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
@@ -233,7 +246,7 @@ def event_from_dict(d: dict) -> Event:
         kind=kind,
         node=_id(d["node"]),
         message=message_from_dict(d["msg"]) if "msg" in d else None,
-        changes=tuple((_str(f), _tupled(old), _tupled(new)) for f, old, new in d.get("changes", ())),
+        changes=tuple(_change(c) for c in d.get("changes", ())),
         arrive=None if arrive is None else _number(arrive, "'arrive'"),
         timer=d.get("timer"),
     )
@@ -269,6 +282,14 @@ def read_trace(path: str | os.PathLike) -> TraceFile:
         raise TraceFileError(f"{path}: {exc}") from None
 
 
+def _check_event_nodes(e: Event, nodes: set[int]) -> None:
+    # A send may name a node outside the run (the message is lost); nothing else may.
+    if e.node not in nodes or (e.message is not None and e.message.src not in nodes):
+        raise ValueError(f"event #{e.seq} names a node that is not part of the scenario")
+    if e.kind == "deliver" and e.message.dst not in nodes:
+        raise ValueError(f"event #{e.seq} delivers to {e.message.dst}, not a node of the scenario")
+
+
 def _trace_from_data(path: Path, data: Any) -> TraceFile:
     if _field(data, "format", "") != TRACE_FORMAT:
         raise TraceFileError(f"not a dhtea trace (format is {data['format']!r}, expected {TRACE_FORMAT!r})")
@@ -283,10 +304,14 @@ def _trace_from_data(path: Path, data: Any) -> TraceFile:
     raw_violations = _field(data, "violations", "")
     if not isinstance(events, list) or not isinstance(raw_violations, list):
         raise TraceFileError("fields 'events' and 'violations' should be lists")
+    status = data.get("status")
+    if status not in STATUSES:
+        raise TraceFileError(f"field 'status' should be one of {', '.join(STATUSES)}, got {status!r}")
+    nodes = set(scenario.nodes)
     try:
         violations = tuple(violation_from_dict(v) for v in raw_violations)
         for e in events:
-            event_from_dict(e)
+            _check_event_nodes(event_from_dict(e), nodes)
     except KeyError as exc:
         raise TraceFileError(f"malformed event or violation: missing field {exc}") from None
     except (TypeError, ValueError, AttributeError) as exc:

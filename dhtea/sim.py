@@ -10,6 +10,7 @@ trace.
 from __future__ import annotations
 
 import gc
+import itertools
 import random  # determinism-ok: only seeded random.Random instances are used
 from typing import Iterable
 
@@ -21,19 +22,14 @@ from dhtea.node import CancelTimer, Context, Send, SetTimer
 from dhtea.protocols import load_protocol, protocol_name
 from dhtea.scenario import Join, Scenario
 from dhtea.trace import Event, RunResult
-from invariants import DEFAULT, Invariant, NodeView, RingView, Violation
+from invariants import DEFAULT, Invariant, RingView, Violation, view_changes
 
-_VIEW_FIELDS = ("left", "right", "member", "busy", "queue")
 
 
 class _Halt(Exception):
     """Stops the SimPy loop at the first violation."""
 
 
-def _changes(before: NodeView, after: NodeView) -> tuple:
-    return tuple(
-        (f, getattr(before, f), getattr(after, f)) for f in _VIEW_FIELDS if getattr(before, f) != getattr(after, f)
-    )
 
 
 class Simulation:
@@ -65,6 +61,7 @@ class Simulation:
         self.events: list[Event] = []
         self.violations: list[Violation] = []
         self._timers: dict[tuple[int, str], int] = {}
+        self._timer_generations = itertools.count()
         for join in scenario.joins:
             self.env.timeout(join.at, value=join).callbacks.append(self._on_join)
 
@@ -106,7 +103,7 @@ class Simulation:
         before = self.view.node(node_id)
         after = node.view()
         changed = after != before
-        events.append(Event(seq, now, kind, node_id, msg, _changes(before, after) if changed else (), None, timer))
+        events.append(Event(seq, now, kind, node_id, msg, view_changes(before, after) if changed else (), None, timer))
         if changed:
             moved = self.view.update(after)
         if crash is not None:  # what it changed before raising is recorded; what it asked for is not done
@@ -125,7 +122,7 @@ class Simulation:
                 self.env.timeout(arrive - now, value=msg).callbacks.append(self._on_deliver)
         elif isinstance(effect, SetTimer):
             key = (node_id, effect.name)
-            generation = self._timers.get(key, 0) + 1
+            generation = next(self._timer_generations)  # never reused: an old timeout can't match
             self._timers[key] = generation
             self.env.timeout(effect.delay, value=(node_id, effect.name, generation)).callbacks.append(self._on_timer)
         elif isinstance(effect, CancelTimer):

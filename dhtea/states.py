@@ -16,10 +16,9 @@ import attrs
 
 from dhtea.scenario import Scenario
 from dhtea.trace import Event
-from invariants import AT_REST, SAFETY, Invariant, NodeView, RingView
+from invariants import AT_REST, SAFETY, VIEW_FIELDS, Invariant, NodeView, RingView
 
 Views = dict[int, NodeView]
-_FIELDS = ("left", "right", "member", "busy", "queue")
 
 
 class TraceStateError(ValueError):
@@ -44,7 +43,7 @@ def apply_event(views: Views, event: Event) -> Views:
         raise TraceStateError(f"event #{event.seq} changes node {event.node}, which is not a node of the scenario")
     updates = {}
     for field, old, new in event.changes:
-        if field not in _FIELDS:
+        if field not in VIEW_FIELDS:
             raise TraceStateError(f"event #{event.seq} changes unknown field {field!r}")
         if getattr(view, field) != old:
             raise TraceStateError(

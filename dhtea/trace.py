@@ -36,6 +36,7 @@ class Event:
 
 
 Status = Literal["rest", "violation", "deadline", "max-events"]
+STATUSES: tuple[str, ...] = ("rest", "violation", "deadline", "max-events")
 
 
 @attrs.frozen

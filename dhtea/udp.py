@@ -52,11 +52,10 @@ from dhtea.node import CancelTimer, Context, Send, SetTimer
 from dhtea.protocols import protocol_name
 from dhtea.serial import event_to_dict, view_to_dict
 from dhtea.trace import Event
-from invariants import NodeView
+from invariants import NodeView, view_changes
 
 LOG_FORMAT = "dhtea-log"
 LOG_VERSION = 1
-VIEW_FIELDS = ("left", "right", "member", "busy", "queue")
 
 
 class NodeError(Exception):
@@ -89,8 +88,6 @@ class NodeConfig:
     faults: Faults = Faults()
 
 
-def changes(before: NodeView, after: NodeView) -> tuple:
-    return tuple((f, getattr(before, f), getattr(after, f)) for f in VIEW_FIELDS if getattr(before, f) != getattr(after, f))
 
 
 def check_protocol(cls: type) -> None:
@@ -224,11 +221,13 @@ class UdpNode(asyncio.DatagramProtocol):
             error = f"{type(exc).__name__}: {exc}"
         before, after = self.view, self.node.view()
         self.view = after
-        self._event(Event(self.seq, now, kind, self.config.node_id, msg, changes(before, after), None, timer),
+        self._event(Event(self.seq, now, kind, self.config.node_id, msg, view_changes(before, after), None, timer),
                     error=error)
         if before.member != after.member:
             self.on_status(f"member: left={after.left}, right={after.right}" if after.member else "no longer a member")
-        for effect in ctx.effects:
+        # As in simulation: a handler that raised keeps the state it changed, but
+        # what it asked for is not done.
+        for effect in ctx.effects if error is None else ():
             if isinstance(effect, Send):
                 self._send(effect.message, now)
             elif isinstance(effect, SetTimer):

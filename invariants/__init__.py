@@ -2,7 +2,7 @@
 
 from invariants.core import Finding, Invariant, Violation, invariant
 from invariants.ring import AT_REST, DEFAULT, SAFETY
-from invariants.view import NodeView, RingView, between
+from invariants.view import VIEW_FIELDS, NodeView, RingView, between, valid_view_value, view_changes
 
 __all__ = [
     "AT_REST",
@@ -13,6 +13,9 @@ __all__ = [
     "NodeView",
     "RingView",
     "Violation",
+    "VIEW_FIELDS",
     "between",
+    "valid_view_value",
+    "view_changes",
     "invariant",
 ]

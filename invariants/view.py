@@ -104,3 +104,28 @@ class RingView:
             return None
         i = bisect.bisect_left(members, node_id)
         return members[i - 1]  # i == 0 wraps to the largest member
+
+
+#: The fields of a `NodeView` that events record changes of, in this order.
+VIEW_FIELDS = ("left", "right", "member", "busy", "queue")
+
+
+def view_changes(before: NodeView, after: NodeView) -> tuple[tuple[str, object, object], ...]:
+    """(field, old, new) for each field of the view that differs."""
+    return tuple((f, getattr(before, f), getattr(after, f)) for f in VIEW_FIELDS if getattr(before, f) != getattr(after, f))
+
+
+def _is_id(v: object) -> bool:
+    return type(v) is int
+
+
+def valid_view_value(field: str, value: object) -> bool:
+    """Whether `value` can be the `field` of a view read from a file: pointers are
+    ids or None, `member`/`busy` booleans, `queue` a list of ids."""
+    if field in ("left", "right"):
+        return value is None or _is_id(value)
+    if field in ("member", "busy"):
+        return type(value) is bool
+    if field == "queue":
+        return isinstance(value, (list, tuple)) and all(_is_id(x) for x in value)
+    return False

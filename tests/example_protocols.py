@@ -52,3 +52,50 @@ class HalfDone(RingNode):
         self.left = bootstrap
         ctx.send(bootstrap, "NEVER_SENT")
         raise ValueError("half done")
+
+
+class Rearm(RingNode):
+    """Sets a timer for 10, cancels it at 1, sets it again at 2 for 20: it must fire at 22."""
+
+    def on_join(self, ctx, bootstrap):
+        ctx.set_timer("t", 10)
+        ctx.set_timer("cancel", 1)
+        ctx.set_timer("rearm", 2)
+
+    def on_timer(self, ctx, name):
+        if name == "cancel":
+            ctx.cancel_timer("t")
+        elif name == "rearm":
+            ctx.set_timer("t", 20)
+
+
+class BadEffects(RingNode):
+    """Asks for impossible effects; `kind` picks which."""
+
+    kind = "send"
+
+    def on_join(self, ctx, bootstrap):
+        if self.kind == "send":
+            ctx.send("abc", "X")
+        else:
+            ctx.set_timer("t", -1)
+
+
+class BadTimer(BadEffects):
+    kind = "timer"
+
+
+class NoIdConstructor:
+    """Looks like a protocol but cannot be built from a node id."""
+
+    def __init__(self):
+        pass
+
+    def on_join(self, ctx, bootstrap):
+        pass
+
+    def on_message(self, ctx, msg):
+        pass
+
+    def view(self):
+        pass

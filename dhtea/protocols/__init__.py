@@ -24,11 +24,15 @@ def load_protocol(spec: str) -> type:
     module_name, _, attr = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UnknownProtocol(f"cannot import protocol module {module_name!r}: {exc}") from None
+    except Exception as exc:  # the user's module: any failure to import is theirs to fix
+        raise UnknownProtocol(f"cannot import protocol module {module_name!r}: {type(exc).__name__}: {exc}") from None
     cls = getattr(module, attr, None)
-    if not isinstance(cls, type) or not callable(getattr(cls, "on_join", None)):
+    if not isinstance(cls, type) or not all(callable(getattr(cls, m, None)) for m in ("on_join", "on_message", "view")):
         raise UnknownProtocol(f"{spec!r} is not a protocol class (it needs on_join, on_message and view)")
+    try:
+        cls(0)
+    except Exception as exc:
+        raise UnknownProtocol(f"{spec!r}: cannot create a node as {attr}(node_id): {type(exc).__name__}: {exc}") from None
     return cls
 
 
