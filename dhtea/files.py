@@ -52,3 +52,8 @@ def read_json(path: str | os.PathLike, error: type[Exception]) -> Any:
         raise error(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except RecursionError:
         raise error(f"{path}: JSON nested too deeply") from None
+
+
+def safe_name(text: str) -> str:
+    """`text` with anything but letters, digits, `-` and `_` made `_`: a file name part."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)

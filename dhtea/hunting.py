@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.errors import NoSuchExample
 from hypothesis.strategies import SearchStrategy
 
+from dhtea.files import safe_name
 from dhtea.huntfile import save_summary, summary_dict
 from dhtea.protocols import load_protocol, protocol_name
 from dhtea.scenario import Scenario
@@ -106,7 +107,7 @@ def hunt(
 
 
 def bug_filename(protocol: str, index: int, bug: Bug) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in protocol)
+    safe = safe_name(protocol)
     return f"{safe}-{index}-{bug.signature}.trace.json"
 
 

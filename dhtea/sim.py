@@ -55,9 +55,9 @@ class Simulation:
             self.nodes[n].bootstrap_ring(ring[i - 1], ring[(i + 1) % len(ring)])
         self.view = RingView(scenario.nodes, (node.view() for node in self.nodes.values()))
         invariants = tuple(invariants)
-        self.safety = tuple(i for i in invariants if i.when == "always") if check else ()
+        self.safety = tuple(i for i in invariants if i.when == "always")
+        self.per_event = self.safety if check else ()  # checked after every event
         self.at_rest = tuple(i for i in invariants if i.when == "at_rest")
-        self.all_safety = tuple(i for i in invariants if i.when == "always")
         self.events: list[Event] = []
         self.violations: list[Violation] = []
         self._timers: dict[tuple[int, str], int] = {}
@@ -110,7 +110,7 @@ class Simulation:
             self._violate("handler-error", (node_id,), f"node {node_id} raised {type(crash).__name__}: {crash}", seq)
         for effect in ctx.effects:
             self._apply(node_id, effect, now)
-        if changed and self.safety:
+        if changed and self.per_event:
             self._check(node_id, moved, seq)
 
     def _apply(self, node_id: int, effect, now: float) -> None:
@@ -133,7 +133,7 @@ class Simulation:
         if moved:  # membership changed: the members on either side see a new neighbour
             around = {node_id, self.view.prev_member(node_id), self.view.next_member(node_id)}
             nodes = tuple(sorted(n for n in around if n is not None))
-        self._run_checks(self.safety, nodes, seq)
+        self._run_checks(self.per_event, nodes, seq)
         if self.violations:
             raise _Halt
 
@@ -159,14 +159,14 @@ class Simulation:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._run_checks(self.all_safety, everyone, -1)
+            self._run_checks(self.safety, everyone, -1)
             if self.violations:
                 raise _Halt
             self.env.run(until=deadline)
             status = "deadline" if self.env.peek() != float("inf") else "rest"
             last = len(self.events) - 1
-            if not self.safety:  # checking was off during the run: check the end state once
-                self._run_checks(self.all_safety, everyone, last)
+            if not self.per_event:  # checking was off during the run: check the end state once
+                self._run_checks(self.safety, everyone, last)
             self._run_checks(self.at_rest, everyone, last)
         except _Halt:
             status = "max-events" if self.violations[0].invariant == "progress" else "violation"

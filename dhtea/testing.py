@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dhtea.files import safe_name
 from dhtea.scenario import Scenario
 from dhtea.serial import save_trace
 from dhtea.sim import simulate
@@ -44,6 +45,5 @@ def assert_ring_holds(protocol: type | str, scenario: Scenario, save_dir: str | 
         return result
     saved = None
     if save_dir is not None and _final_example():
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in result.protocol)
-        saved = save_trace(result, Path(save_dir) / f"{safe}-{result.signature}.trace.json")
+        saved = save_trace(result, Path(save_dir) / f"{safe_name(result.protocol)}-{result.signature}.trace.json")
     raise RingViolation(result, saved)
