@@ -44,7 +44,7 @@ reports: $(STAMP)
 
 # The long hunt: 10,000 scenarios per gate test against the corrected protocol.
 hunt-gapowner: $(STAMP)
-	$(BIN)/python -m pytest -q tests/test_gate.py --hypothesis-profile=dhtea-hunt
+	$(BIN)/python -m pytest -q tests/search/test_gate.py --hypothesis-profile=dhtea-hunt
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sim_speed.py

@@ -12,40 +12,40 @@ from typing import TYPE_CHECKING
 # Where each public name lives. Imported on first use, so a process that only
 # needs part of dhtea (a UDP node, say) does not pay for Hypothesis or SimPy.
 _HOME = {
-    "Bug": "dhtea.hunting",
-    "HuntReport": "dhtea.hunting",
-    "hunt": "dhtea.hunting",
-    "Message": "dhtea.messages",
-    "Bimodal": "dhtea.network",
-    "Constant": "dhtea.network",
-    "Exponential": "dhtea.network",
-    "LinkLatency": "dhtea.network",
-    "LogNormal": "dhtea.network",
-    "Network": "dhtea.network",
-    "Pareto": "dhtea.network",
-    "Uniform": "dhtea.network",
-    "Context": "dhtea.node",
-    "RingNode": "dhtea.node",
+    "Bug": "dhtea.search.hunting",
+    "HuntReport": "dhtea.search.hunting",
+    "hunt": "dhtea.search.hunting",
+    "Message": "dhtea.core.messages",
+    "Bimodal": "dhtea.core.network",
+    "Constant": "dhtea.core.network",
+    "Exponential": "dhtea.core.network",
+    "LinkLatency": "dhtea.core.network",
+    "LogNormal": "dhtea.core.network",
+    "Network": "dhtea.core.network",
+    "Pareto": "dhtea.core.network",
+    "Uniform": "dhtea.core.network",
+    "Context": "dhtea.core.node",
+    "RingNode": "dhtea.core.node",
     "UnknownProtocol": "dhtea.protocols",
     "load_protocol": "dhtea.protocols",
     "Classic": "dhtea.protocols.classic",
     "GapOwner": "dhtea.protocols.gapowner",
-    "Replay": "dhtea.replaying",
-    "replay": "dhtea.replaying",
-    "Join": "dhtea.scenario",
-    "JoinSchedule": "dhtea.scenario",
-    "Scenario": "dhtea.scenario",
-    "TraceFile": "dhtea.serial",
-    "TraceFileError": "dhtea.serial",
-    "read_trace": "dhtea.serial",
-    "save_trace": "dhtea.serial",
-    "Simulation": "dhtea.sim",
-    "simulate": "dhtea.sim",
+    "Replay": "dhtea.search.replaying",
+    "replay": "dhtea.search.replaying",
+    "Join": "dhtea.core.scenario",
+    "JoinSchedule": "dhtea.core.scenario",
+    "Scenario": "dhtea.core.scenario",
+    "TraceFile": "dhtea.traces.serial",
+    "TraceFileError": "dhtea.traces.serial",
+    "read_trace": "dhtea.traces.serial",
+    "save_trace": "dhtea.traces.serial",
+    "Simulation": "dhtea.drivers.simulator",
+    "simulate": "dhtea.drivers.simulator",
     "RingViolation": "dhtea.testing",
     "assert_ring_holds": "dhtea.testing",
-    "format_result": "dhtea.timeline",
-    "Event": "dhtea.trace",
-    "RunResult": "dhtea.trace",
+    "format_result": "dhtea.show.timeline",
+    "Event": "dhtea.core.trace",
+    "RunResult": "dhtea.core.trace",
     "Finding": "invariants",
     "Invariant": "invariants",
     "NodeView": "invariants",
@@ -70,20 +70,20 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from dhtea.hunting import Bug, HuntReport, hunt
-    from dhtea.messages import Message
-    from dhtea.network import Bimodal, Constant, Exponential, LinkLatency, LogNormal, Network, Pareto, Uniform
-    from dhtea.node import Context, RingNode
+    from dhtea.search.hunting import Bug, HuntReport, hunt
+    from dhtea.core.messages import Message
+    from dhtea.core.network import Bimodal, Constant, Exponential, LinkLatency, LogNormal, Network, Pareto, Uniform
+    from dhtea.core.node import Context, RingNode
     from dhtea.protocols import UnknownProtocol, load_protocol
     from dhtea.protocols.classic import Classic
     from dhtea.protocols.gapowner import GapOwner
-    from dhtea.replaying import Replay, replay
-    from dhtea.scenario import Join, JoinSchedule, Scenario
-    from dhtea.serial import TraceFile, TraceFileError, read_trace, save_trace
-    from dhtea.sim import Simulation, simulate
+    from dhtea.search.replaying import Replay, replay
+    from dhtea.core.scenario import Join, JoinSchedule, Scenario
+    from dhtea.traces.serial import TraceFile, TraceFileError, read_trace, save_trace
+    from dhtea.drivers.simulator import Simulation, simulate
     from dhtea.testing import RingViolation, assert_ring_holds
-    from dhtea.timeline import format_result
-    from dhtea.trace import Event, RunResult
+    from dhtea.show.timeline import format_result
+    from dhtea.core.trace import Event, RunResult
     from invariants import Finding, Invariant, NodeView, RingView, Violation, between, invariant
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 import sys
 
-from dhtea.cli import main
+from dhtea.cli.main import main
 
 sys.exit(main())

@@ -11,8 +11,8 @@ from __future__ import annotations
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from dhtea.network import Bimodal, Constant, Exponential, LogNormal, Network, Pareto, Uniform
-from dhtea.scenario import Join, JoinSchedule, Scenario
+from dhtea.core.network import Bimodal, Constant, Exponential, LogNormal, Network, Pareto, Uniform
+from dhtea.core.scenario import Join, JoinSchedule, Scenario
 
 
 def node_ids(max_id: int = 63) -> st.SearchStrategy[int]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dhtea.files import safe_name
-from dhtea.scenario import Scenario
-from dhtea.serial import save_trace
-from dhtea.sim import simulate
-from dhtea.timeline import format_result
-from dhtea.trace import RunResult
+from dhtea.traces.files import safe_name
+from dhtea.core.scenario import Scenario
+from dhtea.traces.serial import save_trace
+from dhtea.drivers.simulator import simulate
+from dhtea.show.timeline import format_result
+from dhtea.core.trace import RunResult
 
 
 class RingViolation(AssertionError):

@@ -1,4 +1,8 @@
-"""Ring-consistency checkers, shared by the simulator and the real-run log checker."""
+"""Ring-consistency checkers, shared by the simulator and the real-run log checker.
+
+A top-level package that imports nothing from `dhtea`: the checkers see only
+`RingView`s, never a driver, a protocol object or a file.
+"""
 
 from invariants.core import Finding, Invariant, Violation, invariant
 from invariants.ring import AT_REST, DEFAULT, SAFETY

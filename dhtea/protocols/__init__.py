@@ -1,4 +1,8 @@
-"""Protocols by name: the built-in ones, or any `module:Class` a user brings."""
+"""Protocols by name: the built-in ones, or any `module:Class` a user brings.
+
+Protocol classes import only `dhtea.core` and `invariants` (ring arithmetic):
+the same class runs in the simulator and over UDP, free of both.
+"""
 
 from __future__ import annotations
 

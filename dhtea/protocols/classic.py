@@ -5,8 +5,8 @@ comparing ids. dhtea's hunts find where that goes wrong."""
 
 from __future__ import annotations
 
-from dhtea.messages import Message
-from dhtea.node import Context, RingNode
+from dhtea.core.messages import Message
+from dhtea.core.node import Context, RingNode
 
 
 class Classic(RingNode):

@@ -8,8 +8,8 @@ not by comparing ids; and a joiner serves no request before it is a member."""
 
 from __future__ import annotations
 
-from dhtea.messages import Message
-from dhtea.node import Context, RingNode
+from dhtea.core.messages import Message
+from dhtea.core.node import Context, RingNode
 from invariants.view import between
 
 

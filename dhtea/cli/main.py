@@ -1,0 +1,254 @@
+"""The `dhtea` command line. Every failure is one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import attrs
+from pathlib import Path
+
+from dhtea.cli.argtypes import positive_int, whole_number
+from dhtea.cli import real as cli_real
+from dhtea.search.hunting import Bug, hunt, save_hunt
+from dhtea.core.network import LATENCY_MODELS, LatencyError, Network
+from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
+from dhtea.search.replaying import replay
+from dhtea.core.scenario import Join, JoinSchedule, Scenario
+from dhtea.traces.serial import TraceFileError, read_trace, reason, save_trace
+from dhtea.drivers.simulator import simulate
+from dhtea.strategies import initial_rings, scenarios
+from dhtea.show.report import write_report
+from dhtea.traces.states import TraceStateError, blamed_changes
+from dhtea.show.timeline import PLAIN, Style, format_result, format_timeline, style_for
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not usage plus error
+        raise UsageError(message)
+
+
+
+
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dhtea", description="Find bugs in ring-maintenance protocols, shrink them, replay them.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("hunt", help="search for scenarios that break an invariant; shrink and save each bug")
+    p.add_argument("--protocol", required=True, help="classic, gapowner, or module:Class")
+    p.add_argument("--examples", type=positive_int, default=1000, help="scenarios to try per bug searched (default 1000)")
+    p.add_argument("--seed", type=whole_number, default=0, help="hunt seed: same seed, same bugs (default 0)")
+    p.add_argument("--max-bugs", type=positive_int, default=5, help="stop after this many distinct bugs (default 5)")
+    p.add_argument("--max-ring", type=positive_int, default=5, help="largest initial ring (default 5)")
+    p.add_argument("--max-joiners", type=positive_int, default=4, help="most concurrent joiners (default 4)")
+    p.add_argument("--out", default="reports/hunt", help="folder for the trace files (default reports/hunt)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary, not each timeline")
+    _colour_option(p)
+
+    p = sub.add_parser("replay", help="re-run a trace file and check the run is identical")
+    p.add_argument("trace", help="a .trace.json file")
+    p.add_argument("--protocol", help="replay the scenario under another protocol (e.g. the fixed one)")
+    p.add_argument("--strict", action="store_true", help="fail unless the run is identical to the file")
+    p.add_argument("--quiet", action="store_true", help="print only the verdict")
+    p.add_argument("--save", metavar="FILE", help="also write this run as a trace file (e.g. the fixed protocol passing)")
+    _colour_option(p)
+
+    p = sub.add_parser("show", help="print a trace file's timeline without re-running it")
+    p.add_argument("trace")
+    _colour_option(p)
+
+    p = sub.add_parser("run", help="simulate one scenario given on the command line")
+    p.add_argument("--protocol", required=True)
+    p.add_argument("--ring", required=True, help="initial members, e.g. 1,49,50")
+    p.add_argument("--join", action="append", default=[], metavar="NODE@TIME:BOOTSTRAP", help="e.g. 60@0:1 (repeatable)")
+    p.add_argument("--latency", default="constant:1", help="MODEL:ARGS, e.g. uniform:1,5 (default constant:1)")
+    p.add_argument("--seed", type=whole_number, default=0)
+    p.add_argument("--save", help="write the trace file here")
+    _colour_option(p)
+
+    p = sub.add_parser("report", help="write one self-contained HTML page about trace files or a hunt")
+    p.add_argument("inputs", nargs="+", metavar="TRACE", help="trace files, hunt.json files, or folders holding a hunt.json")
+    p.add_argument("-o", "--out", metavar="FILE", help="the HTML file to write (default reports/<name of the first input>.html)")
+    p.add_argument("--title", help="the page title (default: names the protocols)")
+
+    sub.add_parser("protocols", help="list the built-in protocols")
+    COMMANDS.update(cli_real.register(sub))
+    return parser
+
+
+def _colour_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-color", action="store_true", help="plain text even on a terminal (NO_COLOR=1 does the same)")
+
+
+def _style(args: argparse.Namespace) -> Style:
+    return style_for(sys.stdout, args.no_color)
+
+
+def _print_bug(index: int, bug: Bug, style: Style = PLAIN) -> None:
+    s = bug.result.scenario
+    print(f"\n=== bug {index}: {bug.signature} ({len(s.joins)} joiner(s), initial ring of {len(s.ring)}; "
+          f"found and shrunk in {bug.examples} scenarios) ===")
+    print(format_result(bug.result, style))
+
+
+def cmd_hunt(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    strategy = scenarios(rings=initial_rings(max_size=args.max_ring), max_joiners=args.max_joiners)
+    count = 0
+    style = _style(args)
+
+    def on_bug(bug: Bug) -> None:
+        nonlocal count
+        count += 1
+        if not args.quiet:
+            _print_bug(count, bug, style)
+
+    print(f"hunting in {args.protocol}: up to {args.examples} scenarios per bug, seed {args.seed}")
+    report = hunt(protocol, examples=args.examples, seed=args.seed, max_bugs=args.max_bugs, strategy=strategy, on_bug=on_bug)
+    print(f"\n{report.examples} scenarios in {report.seconds:.1f}s: {len(report.bugs)} distinct bug(s)")
+    settings = {"examples_per_bug": args.examples, "max_bugs": args.max_bugs, "max_ring": args.max_ring,
+                "max_joiners": args.max_joiners}
+    paths, summary = save_hunt(report, args.out, settings)
+    if not report.bugs:
+        print("no invariant was violated")
+    for path, bug in zip(paths, report.bugs):
+        print(f"  {bug.signature}: {len(bug.result.scenario.joins)} joiner(s) -> {path}")
+        print(f"    replay: dhtea replay {path}")
+    print(f"hunt summary: {summary} (an HTML report: dhtea report {summary.parent})")
+    return 1 if report.bugs else 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    if args.save and Path(args.save).resolve() == Path(args.trace).resolve():
+        raise UsageError(f"--save {args.save} would overwrite the trace being replayed; save elsewhere")
+    outcome = replay(read_trace(args.trace), protocol=args.protocol)
+    if not args.quiet:
+        print(format_result(outcome.result, _style(args)))
+        print()
+    print(outcome.verdict)
+    if args.save:
+        saved = save_trace(outcome.result, args.save)
+        if not args.quiet:
+            print(f"trace saved to {saved}")
+    if args.strict:
+        return 0 if outcome.identical else 1
+    return 0 if outcome.identical or outcome.fixed else 1
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    tf = read_trace(args.trace)
+    style = _style(args)
+    blamed = blamed_changes(tf.scenario, tf.events, tf.violations) if style.colour else ()
+    print(f"protocol: {tf.protocol}")
+    print("\n".join(format_timeline(tf.events, tf.violations, style, blamed)))
+    return 0
+
+
+def _parse_latency(text: str):
+    kind, _, rest = text.partition(":")
+    cls = LATENCY_MODELS.get(kind)
+    if cls is None:
+        raise UsageError(f"unknown latency model {kind!r}; known: {', '.join(LATENCY_MODELS)}")
+    names = [a.name for a in attrs.fields(cls)]
+    try:
+        values = [float(x) for x in rest.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"bad --latency {text!r}: {kind} takes numbers ({', '.join(names)})") from None
+    required = [a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING]
+    if not len(required) <= len(values) <= len(names):
+        raise UsageError(f"bad --latency {text!r}: {kind} takes {', '.join(names)}, e.g. {kind}:{','.join('1' * len(required) or '1')}")
+    try:
+        return cls(*values)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"bad --latency {text!r}: {reason(exc)}") from None
+
+
+def _parse_join(text: str) -> Join:
+    node, at_sign, rest = text.partition("@")
+    at, colon, bootstrap = rest.partition(":")
+    try:
+        if not (at_sign and colon):
+            raise ValueError
+        parts = int(node), float(at), int(bootstrap)
+    except ValueError:
+        raise UsageError(f"bad --join {text!r}: expected NODE@TIME:BOOTSTRAP, e.g. 60@0:1") from None
+    try:
+        return Join(*parts)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"bad --join {text!r}: {reason(exc)}") from None
+
+
+def _parse_ring(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise UsageError(f"bad --ring {text!r}: expected comma-separated node ids, e.g. 1,49,50") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    ring = _parse_ring(args.ring)
+    joins = [_parse_join(j) for j in args.join]
+    latency = _parse_latency(args.latency)
+    try:
+        scenario = Scenario(ring=ring, joins=JoinSchedule(joins), network=Network(latency=latency), seed=args.seed)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"impossible scenario: {reason(exc)}") from None
+    result = simulate(protocol, scenario)
+    print(format_result(result, _style(args)))
+    if args.save:
+        print(f"trace saved to {save_trace(result, args.save)}")
+    return 0 if result.ok else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    path = write_report(args.inputs, args.out, args.title)
+    print(f"report written to {path}")
+    return 0
+
+
+def cmd_protocols(args: argparse.Namespace) -> int:
+    for name, cls in sorted(BUILTIN.items()):
+        print(f"{name:10} {(cls.__doc__ or '').strip().splitlines()[0]}")
+    return 0
+
+
+COMMANDS = {
+    "hunt": cmd_hunt,
+    "replay": cmd_replay,
+    "show": cmd_show,
+    "run": cmd_run,
+    "report": cmd_report,
+    "protocols": cmd_protocols,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    # `--protocol mymodule:MyNode` should find mymodule.py in the current folder,
+    # as `python -m` would; the console script's own folder is .venv/bin.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, UnknownProtocol, TraceFileError, TraceStateError, LatencyError) as exc:
+        print(f"dhtea: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. --out names a file, --save names a folder
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"dhtea: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dhtea: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,367 @@
+"""Invariant checks over the logs of a real run (`dhtea check`, `dhtea cluster`).
+
+Each node's log (format in `dhtea.real.udp`) gives its initial view (the header) and
+every change it made (`changes` of each event). The checker rebuilds every
+node's view, merges all events ordered by (t, node, seq), keeping each node's
+own events in log order, applies them one by one to a `RingView`, and checks
+the safety invariants on the nodes each step touched, as the simulator does;
+then the at-rest invariants on the final state. A step whose handler raised is
+a `handler-error`.
+
+What the merged order means: `t` is the wall clock (`time.time()`) read when
+the step began, before its handler ran and before any of its datagrams left.
+On one machine every node reads the same clock, so the merged order is the
+real-time order in which the steps began, and it respects causality: a
+message's send is stamped before the datagram leaves and its deliver after it
+arrived, so the send comes first. Each prefix of the merged order is then a
+consistent cut of the run, and a state the checker flags is one the nodes were
+really in together, up to the microseconds a handler takes (two steps on
+different nodes that overlap in time are put in the order they began). This
+holds unless the clock is stepped during the run (an NTP correction), and
+across machines it holds only as far as their clocks agree: the checker counts
+every deliver it finds before its send (`clock skew`) so that this shows. Ties
+(same t, rare) are broken by node id, which is not causal. The at-rest checks
+read the state at the end of the logs: meaningful when the run had settled.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+from collections import Counter, deque
+from pathlib import Path
+from statistics import median
+from typing import Iterable
+
+import attrs
+
+from dhtea.traces.serial import event_from_dict
+from dhtea.show.timeline import format_event, format_violation
+from dhtea.core.trace import Event
+from dhtea.real.udp import LOG_FORMAT, LOG_VERSION
+from invariants import AT_REST, SAFETY, VIEW_FIELDS, Invariant, NodeView, RingView, Violation, valid_view_value
+
+
+class LogError(ValueError):
+    """A log that cannot be checked: the message is one line for the user."""
+
+
+@attrs.frozen
+class NodeLog:
+    """One node's log as read back."""
+
+    path: str
+    protocol: str
+    node: int
+    address: tuple[str, int]
+    role: str
+    initial: NodeView
+    epoch: float
+    events: tuple[Event, ...]
+    extras: tuple[dict, ...]  # per event: `error` and `lost`, where present
+    stats: dict | None  # the final line; None if the node did not shut down cleanly
+    truncated: bool  # the last line was cut short (the node was killed mid-write)
+
+
+def _is_id(v: object) -> bool:
+    return type(v) is int
+
+
+
+
+def _view(d: object, node: int) -> NodeView:
+    if not isinstance(d, dict) or d.get("id") != node or set(d) != {"id", *VIEW_FIELDS}:
+        raise ValueError("the header's view should be this node's {id, left, right, member, busy, queue}")
+    if not all(valid_view_value(f, d[f]) for f in VIEW_FIELDS):
+        raise ValueError("the header's view has a value of the wrong type")
+    return NodeView(node, d["left"], d["right"], d["member"], d["busy"], tuple(d["queue"]))
+
+
+def parse_header(obj: object) -> dict:
+    """Check a log's first line; ValueError says what is wrong."""
+    if not isinstance(obj, dict) or obj.get("format") != LOG_FORMAT:
+        raise ValueError(f"not a dhtea node log (the first line should have format {LOG_FORMAT!r})")
+    if type(obj.get("version")) is not int or obj["version"] != LOG_VERSION:
+        raise ValueError(f"unsupported log version {obj.get('version')!r} (this dhtea reads version {LOG_VERSION})")
+    node, address, epoch = obj.get("node"), obj.get("address"), obj.get("epoch")
+    if not _is_id(node):
+        raise ValueError("the header's node should be an integer id")
+    if not (isinstance(address, list) and len(address) == 2 and isinstance(address[0], str) and _is_id(address[1])):
+        raise ValueError("the header's address should be [host, port]")
+    if not isinstance(obj.get("protocol"), str) or obj.get("role") not in ("member", "joiner"):
+        raise ValueError("the header needs a protocol name and a role (member or joiner)")
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
+        raise ValueError("the header's epoch should be a number")
+    return {**obj, "view": _view(obj.get("view"), node), "address": tuple(address)}
+
+
+def parse_event(obj: object, node: int, seq: int) -> tuple[Event, dict]:
+    """Check one event line of `node`'s log, expected to be event number `seq`."""
+    if not isinstance(obj, dict):
+        raise ValueError("an event should be a JSON object")
+    try:
+        event = event_from_dict(obj)
+    except KeyError as exc:
+        raise ValueError(f"missing field {exc}") from None
+    except (TypeError, AttributeError) as exc:
+        raise ValueError(str(exc)) from None
+    if event.node != node or event.seq != seq:
+        raise ValueError(f"expected event #{seq} of node {node}, got #{event.seq} of node {event.node}")
+    msg = event.message
+    if msg is not None and (event.kind == "send" and msg.src != node or event.kind == "deliver" and msg.dst != node):
+        raise ValueError(f"a {event.kind} event of node {node} with a message {msg.src} -> {msg.dst}")
+    for change in event.changes:
+        f, old, new = change
+        if f not in VIEW_FIELDS or not (valid_view_value(f, old) and valid_view_value(f, new)):
+            raise ValueError(f"bad change {list(change)!r:.60}")
+    return event, {k: obj[k] for k in ("error", "lost") if obj.get(k) is not None}
+
+
+def _stats(stats: object) -> dict:
+    dropped = stats.get("dropped") if isinstance(stats, dict) else None
+    if not isinstance(dropped, dict) or not all(isinstance(k, str) and _is_id(v) for k, v in dropped.items()):
+        raise ValueError("the final stats line should hold counters and a 'dropped' object of counters")
+    return stats
+
+
+def read_log(path: str | Path) -> NodeLog:
+    """Read and validate one node log; any problem is a one-line `LogError`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LogError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LogError(f"{path}: cannot read: {exc}") from None
+    lines = text.split("\n")
+    truncated = lines[-1] != ""  # a last line without its newline was cut short: ignore it
+    lines = lines[:-1]
+    if not lines:
+        raise LogError(f"{path}: empty log (did the node start?)")
+    events, extras, stats, header = [], [], None, None
+    for lineno, line in enumerate(lines, 1):
+        try:
+            obj = json.loads(line)
+            if header is None:
+                header = parse_header(obj)
+            elif stats is not None:
+                raise ValueError("an event after the final stats line")
+            elif isinstance(obj, dict) and "stats" in obj:
+                stats = _stats(obj["stats"])
+            else:
+                event, extra = parse_event(obj, header["node"], len(events))
+                events.append(event)
+                extras.append(extra)
+        except json.JSONDecodeError as exc:
+            raise LogError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise LogError(f"{path}:{lineno}: JSON nested too deeply") from None
+        except ValueError as exc:
+            raise LogError(f"{path}:{lineno}: {exc}") from None
+    return NodeLog(str(path), header["protocol"], header["node"], header["address"], header["role"], header["view"],
+                   float(header["epoch"]), tuple(events), tuple(extras), stats, truncated)
+
+
+def read_logs(paths: Iterable[str | Path]) -> list[NodeLog]:
+    """Read every log named; a folder stands for the `*.jsonl` files in it."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(p.glob("*.jsonl"))
+            if not found:
+                raise LogError(f"{p}: no *.jsonl node logs in this folder")
+            files.extend(found)
+        else:
+            files.append(p)
+    if not files:
+        raise LogError("no logs given")
+    logs = [read_log(f) for f in files]
+    by_node: dict[int, NodeLog] = {}
+    for log in logs:
+        if log.node in by_node:
+            raise LogError(f"two logs for node {log.node}: {by_node[log.node].path} and {log.path}")
+        by_node[log.node] = log
+    protocols = {log.protocol for log in logs}
+    if len(protocols) > 1:
+        raise LogError(f"the logs come from different protocols: {', '.join(sorted(protocols))}")
+    return logs
+
+
+@attrs.frozen
+class Check:
+    """The merged run and its verdict."""
+
+    protocol: str
+    logs: tuple[NodeLog, ...]
+    events: tuple[Event, ...]  # merged; seq is the merged index, a send's arrive its real arrival
+    violations: tuple[Violation, ...]
+    final: RingView
+    counts: dict
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def check_logs(logs: Iterable[NodeLog], invariants: Iterable[Invariant] = SAFETY + AT_REST) -> Check:
+    """Merge the logs of one run and check the invariants over the merged order."""
+    logs = tuple(logs)
+    invariants = tuple(invariants)
+    safety = tuple(i for i in invariants if i.when == "always")
+    at_rest = tuple(i for i in invariants if i.when == "at_rest")
+    epoch = min(log.epoch for log in logs)
+    ring = RingView((log.node for log in logs), (log.initial for log in logs))
+    streams = [[(e.time + log.epoch - epoch, log.node, e.seq, e, x, log) for e, x in zip(log.events, log.extras)]
+               for log in logs]
+    violations: list[Violation] = []
+    seen: set = set()
+
+    def run(checks: tuple[Invariant, ...], nodes: tuple[int, ...], index: int, t: float) -> None:
+        for inv in checks:
+            for f in inv.check(ring, nodes):
+                if (inv.name, f.nodes, f.message) not in seen:  # a broken state persists: report it once
+                    seen.add((inv.name, f.nodes, f.message))
+                    violations.append(Violation(inv.name, tuple(f.nodes), f.message, index, t))
+
+    run(safety, tuple(sorted(ring.nodes)), -1, 0.0)
+    merged: list[Event] = []
+    lost: Counter = Counter()
+    for index, (t, node, _, e, extra, log) in enumerate(heapq.merge(*streams, key=lambda s: s[:3])):
+        merged.append(attrs.evolve(e, seq=index, time=t))
+        if "lost" in extra:
+            lost[str(extra["lost"])] += 1
+        if "error" in extra:
+            violations.append(Violation("handler-error", (node,), f"node {node} raised {extra['error']}", index, t))
+        if not e.changes:
+            continue
+        view = ring.node(node)
+        for f, old, new in e.changes:
+            if getattr(view, f) != old:
+                raise LogError(f"{log.path}: event #{e.seq} changes {f} from {old!r} but it was {getattr(view, f)!r}")
+            view = attrs.evolve(view, **{f: new})
+        nodes: tuple[int, ...] = (node,)
+        if ring.update(view):  # membership changed: the members either side see a new neighbour
+            nodes = tuple(sorted({n for n in (node, ring.prev_member(node), ring.next_member(node)) if n is not None}))
+        run(safety, nodes, index, t)
+    end_t = merged[-1].time if merged else 0.0
+    run(at_rest, tuple(sorted(ring.nodes)), len(merged) - 1, end_t)
+    merged, counts = _match_messages(merged)
+    counts["lost"] = dict(lost)
+    counts["dropped"] = sum((Counter(log.stats.get("dropped", {})) for log in logs if log.stats), Counter())
+    return Check(logs[0].protocol, logs, tuple(merged), tuple(violations), ring, counts)
+
+
+def _match_messages(merged: list[Event]) -> tuple[list[Event], dict]:
+    """Pair each deliver with its send; a send's `arrive` becomes the real arrival time."""
+    sent: dict[tuple, deque[int]] = {}
+    for e in merged:
+        if e.kind == "send" and e.arrive is not None:
+            m = e.message
+            sent.setdefault((m.src, m.dst, m.kind, m.data), deque()).append(e.seq)
+    arrival: dict[int, float] = {}
+    latencies: list[float] = []
+    outside = skewed = 0
+    for e in merged:
+        if e.kind != "deliver":
+            continue
+        m = e.message
+        queue = sent.get((m.src, m.dst, m.kind, m.data))
+        if not queue:
+            outside += 1
+            continue
+        s = queue.popleft()
+        arrival[s] = e.time
+        latencies.append(e.time - merged[s].arrive)
+        skewed += merged[s].time > e.time
+    out = [attrs.evolve(e, arrive=arrival.get(e.seq)) if e.kind == "send" else e for e in merged]
+    counts = {
+        "sends": sum(e.kind == "send" for e in merged),
+        "delivered": len(arrival),
+        "in-flight": sum(len(q) for q in sent.values()),
+        "from-outside": outside,
+        "out-of-order": skewed,
+        "latency": (median(latencies), max(latencies)) if latencies else None,
+    }
+    return out, counts
+
+
+# -- reporting -----------------------------------------------------------------
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms" if seconds < 1 else f"{seconds:.3f} s"
+
+
+def format_ring(ring: RingView, per_line: int = 6) -> list[str]:
+    """The members in ring order, following right pointers from the smallest."""
+    members = ring.members
+    lines = []
+    if members:
+        walk, n = [members[0]], ring.node(members[0]).right
+        while n is not None and n != members[0] and n not in walk and len(walk) <= len(ring.nodes):
+            walk.append(n)
+            n = ring.get(n).right if ring.get(n) is not None else None
+        closed = n == members[0] and sorted(walk) == list(members)
+        head = f"final ring ({len(members)} members" + (", following right pointers):" if closed else
+                                                        "; right pointers do NOT form this ring; members in id order):")
+        order = (walk + [members[0]]) if closed else list(members)
+        text = [str(x) for x in order]
+        lines.append(head)
+        for i in range(0, len(text), per_line):
+            chunk = " -> ".join(text[i:i + per_line])
+            lines.append(("  " if i == 0 else "  -> ") + chunk)
+    others = [v for v in ring if not v.member]
+    if others:
+        lines.append("not members: " + ", ".join(f"{v.id} (left {v.left}, right {v.right}{', busy' if v.busy else ''})"
+                                                 for v in others))
+    return lines
+
+
+def summary(check: Check) -> list[str]:
+    """Messages, losses and timing of the merged run."""
+    c, events = check.counts, check.events
+    joins = [e for e in events if e.kind == "join"]
+    joiners = sum(log.role == "joiner" for log in check.logs)
+    lines = []
+    sends = c["sends"]
+    per_join = f" ({sends / joiners:.1f} per join)" if joiners else ""
+    lost = ", ".join(f"{k} {v}" for k, v in sorted(c["lost"].items()))
+    lines.append(f"messages: {sends} sent{per_join}, {c['delivered']} delivered"
+                 + (f", {c['in-flight']} never delivered" if c["in-flight"] else "")
+                 + (f", not sent: {lost}" if lost else ""))
+    dropped = ", ".join(f"{k} {v}" for k, v in sorted(c["dropped"].items()))
+    if dropped or c["from-outside"]:
+        lines.append(f"invalid datagrams dropped: {dropped or 'none'}; delivered from outside the run: {c['from-outside']}")
+    if c["out-of-order"]:
+        lines.append(f"clock skew: {c['out-of-order']} deliver(s) precede their send in the merged order")
+    if joins and events:
+        span = events[-1].time - joins[0].time
+        lat = c["latency"]
+        lines.append(f"time: {len(joins)} join(s) began at t={joins[0].time:.3f}; last event {_ms(span)} later"
+                     + (f"; one-way latency median {_ms(lat[0])}, max {_ms(lat[1])}" if lat else ""))
+    unclean = [log.path for log in check.logs if log.stats is None]
+    if unclean:
+        lines.append(f"{len(unclean)} log(s) have no final stats line (node killed?): {', '.join(unclean[:3])}")
+    return lines
+
+
+def format_check(check: Check, *, timeline: bool = False, context: int = 10, limit: int = 10) -> list[str]:
+    """The verdict, the violations with the merged events before the first, the final ring, the counts."""
+    n = len(check.events)
+    lines = [f"checked {len(check.logs)} node logs ({check.protocol}): {n} events merged in time order"]
+    if timeline:
+        lines += ["  " + format_event(e) for e in check.events]
+    if check.ok:
+        lines.append("PASS: every invariant held (safety after every event, at rest at the end)")
+    else:
+        lines.append(f"FAIL: {len(check.violations)} violation(s)")
+        lines += [format_violation(v) for v in check.violations[:limit]]
+        if len(check.violations) > limit:
+            lines.append(f"... and {len(check.violations) - limit} more")
+        first = check.violations[0].event
+        if not timeline and first >= 0:
+            lines.append(f"merged events up to #{first}:")
+            lines += ["  " + format_event(e) for e in check.events[max(0, first - context):first + 1]]
+    lines += format_ring(check.final)
+    lines += summary(check)
+    return lines

@@ -1,0 +1,202 @@
+"""Text timelines of a run, for terminals, logs and failure messages.
+
+Plain text by default. With `style=ANSI` the same text gets terminal colours:
+the event where an invariant broke and the nodes it names stand out, message
+kinds and pointer changes are coloured. Colour never changes the characters
+themselves, so stripping the escape codes gives the plain text back.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, TextIO
+
+import attrs
+
+from dhtea.core.scenario import Scenario
+from dhtea.traces.states import blamed_changes
+from dhtea.core.trace import Event, RunResult
+from invariants import Violation
+
+
+class Style:
+    """How text is painted: `PLAIN` leaves it alone, `ANSI` adds colour codes by role."""
+
+    CODES = {
+        "seq": "2",  # dim
+        "time": "2",
+        "kind": "36",  # cyan
+        "pointer": "35",  # magenta: left/right changes
+        "joined": "32",  # green: member False->True
+        "focus": "1;33",  # bold yellow: a node the violation names
+        "broke": "1;97;41",  # white on red: the event after which an invariant broke
+        "violation": "1;31",  # bold red
+        "blamed": "1;31",  # a pointer change the checkers blame at the violation
+        "ok": "1;32",
+    }
+
+    def __init__(self, colour: bool) -> None:
+        self.colour = colour
+
+    def __call__(self, text: str, role: str) -> str:
+        if not self.colour or not text:
+            return text
+        return f"\x1b[{self.CODES[role]}m{text}\x1b[0m"
+
+
+PLAIN = Style(False)
+ANSI = Style(True)
+
+
+def wants_colour(stream: TextIO, disabled: bool = False) -> bool:
+    """Colour only for a terminal, unless `--no-color` or NO_COLOR says otherwise."""
+    if disabled or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def style_for(stream: TextIO, disabled: bool = False) -> Style:
+    return ANSI if wants_colour(stream, disabled) else PLAIN
+
+
+def _t(x: float) -> str:
+    return f"{x:.3f}".rstrip("0").rstrip(".") if x == x else "?"
+
+
+def _value(v: object) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, tuple):
+        return "[" + ",".join(str(x) for x in v) + "]"
+    return str(v)
+
+
+def describe_scenario(s: Scenario) -> list[str]:
+    joins = "; ".join(f"{j.node} at t={_t(j.at)} via {j.bootstrap}" for j in s.joins) or "none"
+    net = s.network
+    lat = net.latency
+    lines = [
+        f"initial ring: {list(s.ring)}",
+        f"joins: {joins}",
+        f"latency: {describe_latency(lat)}" + (", FIFO links" if net.fifo else ""),
+    ]
+    if net.links:
+        lines.append("link latencies: " + "; ".join(f"{k.src}->{k.dst} {describe_latency(k.latency)}" for k in net.links))
+    if net.delays:
+        lines.append("scripted delays (by send order): " + ", ".join(_t(d) for d in net.delays))
+    lines.append(f"seed: {s.seed}" + (f", deadline t={_t(s.deadline)}" if s.deadline is not None else ""))
+    return lines
+
+
+def describe_latency(model: object) -> str:
+    args = ", ".join(f"{a.name}={getattr(model, a.name):g}" for a in attrs.fields(type(model)))
+    return f"{model.kind}({args})"  # type: ignore[attr-defined]
+
+
+def _node(n: int, width: int, right_align: bool, style: Style, focus: frozenset) -> str:
+    text = str(n)
+    pad = " " * max(0, width - len(text))
+    painted = style(text, "focus") if n in focus else text
+    return pad + painted if right_align else painted + pad
+
+
+def _message(msg, style: Style) -> str:
+    text = msg.describe()
+    return style(msg.kind, "kind") + text[len(msg.kind):]
+
+
+def _change(field: str, old: object, new: object, style: Style, blamed: bool = False) -> str:
+    text = f"{field} {_value(old)}->{_value(new)}"
+    if blamed:
+        return style(text, "blamed")
+    if field in ("left", "right"):
+        return style(text, "pointer")
+    if field == "member" and new is True:
+        return style(text, "joined")
+    return text
+
+
+def format_event(
+    e: Event, style: Style = PLAIN, focus: Iterable[int] = (), broke: bool = False, blamed: Iterable[str] = ()
+) -> str:
+    """One line for one event. `focus`: node ids to highlight; `broke`: this is
+    the event after which an invariant broke; `blamed`: fields whose change here
+    the checkers blame for it."""
+    focus = frozenset(focus)
+    head = style(f"#{e.seq:<4}", "broke" if broke else "seq") + " " + style(f"t={_t(e.time):<8}", "time") + " "
+    if e.kind == "send":
+        msg = e.message
+        arrive = "lost: no such node" if e.arrive is None else f"arrives t={_t(e.arrive)}"
+        text = f"{_node(msg.src, 5, True, style, focus)} -> {_node(msg.dst, 5, False, style, focus)} {_message(msg, style)}  ({arrive})"
+    elif e.kind == "deliver":
+        msg = e.message
+        text = f"{_node(msg.dst, 5, True, style, focus)} <- {_node(msg.src, 5, False, style, focus)} {_message(msg, style)}"
+    elif e.kind == "join":
+        text = f"{_node(e.node, 5, True, style, focus)} starts joining"
+    else:
+        text = f"{_node(e.node, 5, True, style, focus)} timer {e.timer} fires"
+    if e.changes:
+        blamed = frozenset(blamed)
+        text += "   | " + ", ".join(_change(f, old, new, style, f in blamed) for f, old, new in e.changes)
+    return head + text
+
+
+def format_violation(v: Violation, style: Style = PLAIN) -> str:
+    return style(f"!! {v}", "violation")
+
+
+def format_timeline(
+    events: Iterable[Event],
+    violations: Iterable[Violation] = (),
+    style: Style = PLAIN,
+    blamed: Iterable[tuple[int, str]] = (),
+) -> list[str]:
+    """One line per event. A violation is printed after the step it followed,
+    sends of that step included. `blamed`: (event seq, field) changes to paint
+    as the cause (see `states.blamed_changes`); plain text ignores it."""
+    blamed_at: dict[int, set[str]] = {}
+    for seq, field in blamed:
+        blamed_at.setdefault(seq, set()).add(field)
+    violations = tuple(violations)
+    focus = frozenset(n for v in violations for n in v.nodes)
+    by_event: dict[int, list[Violation]] = {}
+    for v in violations:
+        by_event.setdefault(v.event, []).append(v)
+    lines = [format_violation(v, style) for v in by_event.pop(-1, [])]
+    pending: list[Violation] = []
+    for e in events:
+        if e.kind != "send":
+            lines.extend(format_violation(v, style) for v in pending)
+            pending = []
+        lines.append(format_event(e, style, focus, e.seq in by_event, blamed_at.get(e.seq, ())))
+        pending.extend(by_event.pop(e.seq, []))
+    lines.extend(format_violation(v, style) for v in pending)
+    for rest in by_event.values():
+        lines.extend(format_violation(v, style) for v in rest)
+    return lines
+
+
+def format_ring(result: RunResult) -> str:
+    parts = []
+    for v in result.final:
+        state = "member" if v.member else "joiner"
+        extra = (" busy" if v.busy else "") + (f" queue={_value(v.queue)}" if v.queue else "")
+        parts.append(f"{v.id}({state} {_value(v.left)}<->{_value(v.right)}{extra})")
+    return "final nodes: " + " ".join(parts)
+
+
+def format_result(result: RunResult, style: Style = PLAIN) -> str:
+    """The whole story of a run: scenario, timeline, verdict, end state."""
+    lines = [f"protocol: {result.protocol}"]
+    lines += describe_scenario(result.scenario)
+    lines.append("")
+    blamed = blamed_changes(result.scenario, result.events, result.violations) if style.colour else ()
+    lines += format_timeline(result.events, result.violations, style, blamed)
+    lines.append("")
+    if result.ok:
+        lines.append(style("all invariants held", "ok") + f"; run ended at t={_t(result.end_time)} ({result.status})")
+    else:
+        lines.append(style(f"{len(result.violations)} violation(s)", "violation") + f"; run ended at t={_t(result.end_time)} ({result.status})")
+    lines.append(format_ring(result))
+    return "\n".join(lines)

@@ -1,0 +1,319 @@
+"""Trace files: the one place where dhtea's objects become JSON and back.
+
+A trace file holds the protocol name, the scenario (seed included), the event
+trace, the violations and the final node views. It is versioned: `format` is
+`dhtea-trace` and `version` is `TRACE_VERSION`. Writing is canonical (sorted
+keys, fixed separators), so the same run always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from dhtea.traces.files import read_json, write_text_atomic
+from dhtea.core.messages import Message
+from dhtea.core.network import LATENCY_MODELS, LinkLatency, Network
+from dhtea.core.scenario import Join, JoinSchedule, Scenario
+from dhtea.core.trace import STATUSES, Event, RunResult
+from invariants import VIEW_FIELDS, NodeView, Violation, valid_view_value
+
+TRACE_FORMAT = "dhtea-trace"
+TRACE_VERSION = 1
+
+
+class TraceFileError(ValueError):
+    """A trace file that cannot be read: the message is one line for the user."""
+
+
+def reason(exc: Exception) -> str:
+    """An exception's message alone (attrs validators put extra detail in args)."""
+    first = exc.args[0] if exc.args else ""
+    return first if isinstance(first, str) and first else str(exc)
+
+
+# -- to JSON ------------------------------------------------------------------
+
+
+def latency_to_dict(model: Any) -> dict:
+    return {"kind": model.kind, **attrs.asdict(model)}
+
+
+def scenario_to_dict(s: Scenario) -> dict:
+    net = s.network
+    return {
+        "ring": list(s.ring),
+        "joins": [{"node": j.node, "at": j.at, "bootstrap": j.bootstrap} for j in s.joins],
+        "network": {
+            "latency": latency_to_dict(net.latency),
+            "links": [{"src": k.src, "dst": k.dst, "latency": latency_to_dict(k.latency)} for k in net.links],
+            "delays": list(net.delays),
+            "fifo": net.fifo,
+        },
+        "seed": s.seed,
+        "max_events": s.max_events,
+        "deadline": s.deadline,
+    }
+
+
+def message_to_dict(m: Message) -> dict:
+    return {"kind": m.kind, "src": m.src, "dst": m.dst, "data": dict(m.data)}
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def event_to_dict(e: Event) -> dict:
+    out: dict[str, Any] = {"seq": e.seq, "t": e.time, "kind": e.kind, "node": e.node}
+    if e.message is not None:
+        out["msg"] = message_to_dict(e.message)
+    if e.changes:
+        out["changes"] = [[f, _plain(old), _plain(new)] for f, old, new in e.changes]
+    if e.kind == "send":
+        out["arrive"] = e.arrive
+    if e.timer is not None:
+        out["timer"] = e.timer
+    return out
+
+
+def violation_to_dict(v: Violation) -> dict:
+    return {"invariant": v.invariant, "nodes": list(v.nodes), "message": v.message, "event": v.event, "t": v.time}
+
+
+def view_to_dict(v: NodeView) -> dict:
+    return {"id": v.id, "left": v.left, "right": v.right, "member": v.member, "busy": v.busy, "queue": list(v.queue)}
+
+
+def result_to_dict(r: RunResult) -> dict:
+    return {
+        "format": TRACE_FORMAT,
+        "version": TRACE_VERSION,
+        "protocol": r.protocol,
+        "scenario": scenario_to_dict(r.scenario),
+        "status": r.status,
+        "end_time": r.end_time,
+        "violations": [violation_to_dict(v) for v in r.violations],
+        "final": [view_to_dict(v) for v in r.final],
+        "events": [event_to_dict(e) for e in r.events],
+    }
+
+
+def dumps(data: dict) -> str:
+    """Canonical JSON text: top-level fields in a fixed order, one line each, and
+    one line per element of a list (event, violation, node), for readable diffs."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n  ".join(_compact(v) for v in value)
+            parts.append(f"{json.dumps(key)}: [\n  {items}\n ]")
+        else:
+            parts.append(f"{json.dumps(key)}: {_compact(value)}")
+    return "{\n " + ",\n ".join(parts) + "\n}\n"
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def trace_text(result: RunResult) -> str:
+    """The trace file's exact text for `result`."""
+    return dumps(result_to_dict(result))
+
+
+def save_trace(result: RunResult, path: str | os.PathLike) -> Path:
+    """Write `result` as a trace file, atomically: a reader never sees half a
+    file, and a failed write leaves any earlier file at `path` as it was."""
+    return write_text_atomic(path, trace_text(result))
+
+
+# -- from JSON ----------------------------------------------------------------
+
+
+def _field(d: Any, key: str, where: str) -> Any:
+    if not isinstance(d, dict):
+        raise TraceFileError(f"{where or 'the file'} should be a JSON object")
+    if key not in d:
+        raise TraceFileError(f"missing field '{where + '.' if where else ''}{key}'")
+    return d[key]
+
+
+def latency_from_dict(d: Any, where: str) -> Any:
+    kind = _field(d, "kind", where)
+    cls = LATENCY_MODELS.get(kind)
+    if cls is None:
+        raise TraceFileError(f"{where}.kind: unknown latency model {kind!r} (known: {', '.join(LATENCY_MODELS)})")
+    args = {f.name: _field(d, f.name, where) for f in attrs.fields(cls) if f.default is attrs.NOTHING}
+    args.update({f.name: d[f.name] for f in attrs.fields(cls) if f.name in d})
+    return cls(**args)
+
+
+def scenario_from_dict(d: Any, where: str = "scenario") -> Scenario:
+    try:
+        net = _field(d, "network", where)
+        network = Network(
+            latency=latency_from_dict(_field(net, "latency", f"{where}.network"), f"{where}.network.latency"),
+            links=[
+                LinkLatency(
+                    _field(k, "src", "link"), _field(k, "dst", "link"), latency_from_dict(_field(k, "latency", "link"), "link")
+                )
+                for k in _field(net, "links", f"{where}.network")
+            ],
+            delays=_field(net, "delays", f"{where}.network"),
+            fifo=_bool(_field(net, "fifo", f"{where}.network"), "fifo"),
+        )
+        joins = [
+            Join(_field(j, "node", "join"), _field(j, "at", "join"), _field(j, "bootstrap", "join"))
+            for j in _field(d, "joins", where)
+        ]
+        return Scenario(
+            ring=_field(d, "ring", where),
+            joins=JoinSchedule(joins),
+            network=network,
+            seed=_field(d, "seed", where),
+            max_events=_field(d, "max_events", where),
+            deadline=_field(d, "deadline", where),
+        )
+    except TraceFileError:
+        raise
+    except KeyError as exc:
+        raise TraceFileError(f"invalid {where}: missing field {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise TraceFileError(f"invalid {where}: {reason(exc)}") from None
+
+
+def message_from_dict(d: dict) -> Message:
+    data = d.get("data", {})
+    if not isinstance(data, dict):
+        raise ValueError("message data should be an object")
+    return Message(_str(d["kind"]), _id(d["src"]), _id(d["dst"]), tuple(data.items()))
+
+
+def _number(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} should be a finite number, got {value!r}")
+    return value
+
+
+def _id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"node ids are integers, got {value!r}")
+    return value
+
+
+def _bool(value: object, name: str) -> bool:
+    if type(value) is not bool:
+        raise ValueError(f"{name} should be true or false, got {value!r}")
+    return value
+
+
+def _change(change: object) -> tuple[str, object, object]:
+    field, old, new = change  # type: ignore[misc]
+    if field not in VIEW_FIELDS or not (valid_view_value(field, old) and valid_view_value(field, new)):
+        raise ValueError(f"bad change {change!r}: fields are {', '.join(VIEW_FIELDS)} with ids, booleans or id lists")
+    return field, _tupled(old), _tupled(new)
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _tupled(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+_EVENT_KINDS = ("join", "send", "deliver", "timer")
+
+
+def event_from_dict(d: dict) -> Event:
+    """Read one event, checking what the timeline and replay rely on."""
+    kind = d["kind"]
+    if kind not in _EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    if kind in ("send", "deliver") and "msg" not in d:
+        raise ValueError(f"a {kind} event needs a 'msg'")
+    arrive = d.get("arrive")
+    return Event(
+        seq=_id(d["seq"]),
+        time=_number(d["t"], "event time 't'"),
+        kind=kind,
+        node=_id(d["node"]),
+        message=message_from_dict(d["msg"]) if "msg" in d else None,
+        changes=tuple(_change(c) for c in d.get("changes", ())),
+        arrive=None if arrive is None else _number(arrive, "'arrive'"),
+        timer=d.get("timer"),
+    )
+
+
+def violation_from_dict(d: dict) -> Violation:
+    nodes = tuple(_id(n) for n in d["nodes"])
+    return Violation(_str(d["invariant"]), nodes, _str(d["message"]), _id(d["event"]), _number(d["t"], "'t'"))
+
+
+@attrs.frozen
+class TraceFile:
+    """A trace file as read back: the raw JSON, plus the parts replay needs."""
+
+    path: Path
+    data: dict
+    protocol: str
+    scenario: Scenario
+    violations: tuple[Violation, ...]
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return tuple(event_from_dict(e) for e in self.data["events"])
+
+
+def read_trace(path: str | os.PathLike) -> TraceFile:
+    """Read and validate a trace file; any problem is a one-line `TraceFileError`."""
+    path = Path(path)
+    data = read_json(path, TraceFileError)
+    try:
+        return _trace_from_data(path, data)
+    except TraceFileError as exc:
+        raise TraceFileError(f"{path}: {exc}") from None
+
+
+def _check_event_nodes(e: Event, nodes: set[int]) -> None:
+    # A send may name a node outside the run (the message is lost); nothing else may.
+    if e.node not in nodes or (e.message is not None and e.message.src not in nodes):
+        raise ValueError(f"event #{e.seq} names a node that is not part of the scenario")
+    if e.kind == "deliver" and e.message.dst not in nodes:
+        raise ValueError(f"event #{e.seq} delivers to {e.message.dst}, not a node of the scenario")
+
+
+def _trace_from_data(path: Path, data: Any) -> TraceFile:
+    if _field(data, "format", "") != TRACE_FORMAT:
+        raise TraceFileError(f"not a dhtea trace (format is {data['format']!r}, expected {TRACE_FORMAT!r})")
+    version = _field(data, "version", "")
+    if type(version) is not int or version != TRACE_VERSION:
+        raise TraceFileError(f"unsupported trace version {version!r} (this dhtea reads version {TRACE_VERSION})")
+    protocol = _field(data, "protocol", "")
+    if not isinstance(protocol, str) or not protocol:
+        raise TraceFileError("field 'protocol' should be a protocol name")
+    scenario = scenario_from_dict(_field(data, "scenario", ""))
+    events = _field(data, "events", "")
+    raw_violations = _field(data, "violations", "")
+    if not isinstance(events, list) or not isinstance(raw_violations, list):
+        raise TraceFileError("fields 'events' and 'violations' should be lists")
+    status = data.get("status")
+    if status not in STATUSES:
+        raise TraceFileError(f"field 'status' should be one of {', '.join(STATUSES)}, got {status!r}")
+    nodes = set(scenario.nodes)
+    try:
+        violations = tuple(violation_from_dict(v) for v in raw_violations)
+        for e in events:
+            _check_event_nodes(event_from_dict(e), nodes)
+    except KeyError as exc:
+        raise TraceFileError(f"malformed event or violation: missing field {exc}") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise TraceFileError(f"malformed event or violation: {exc}") from None
+    return TraceFile(path, data, protocol, scenario, violations)
