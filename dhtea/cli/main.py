@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-joiners", type=positive_int, default=4, help="most concurrent joiners (default 4)")
     p.add_argument("--out", default="reports/hunt", help="folder for the trace files (default reports/hunt)")
     p.add_argument("--quiet", action="store_true", help="print only the summary, not each timeline")
+    p.add_argument("--no-timings", action="store_true",
+                   help="leave the wall-clock time out of hunt.json (the same hunt then writes the same files)")
     _colour_option(p)
 
     p = sub.add_parser("replay", help="re-run a trace file and check the run is identical")
@@ -115,7 +117,7 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     print(f"\n{report.examples} scenarios in {report.seconds:.1f}s: {len(report.bugs)} distinct bug(s)")
     settings = {"examples_per_bug": args.examples, "max_bugs": args.max_bugs, "max_ring": args.max_ring,
                 "max_joiners": args.max_joiners}
-    paths, summary = save_hunt(report, args.out, settings)
+    paths, summary = save_hunt(report, args.out, settings, timings=not args.no_timings)
     if not report.bugs:
         print("no invariant was violated")
     for path, bug in zip(paths, report.bugs):

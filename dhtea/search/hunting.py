@@ -117,9 +117,13 @@ def save_bugs(report: HuntReport, out_dir: str | Path) -> list[Path]:
     return [save_trace(bug.result, out / bug_filename(report.protocol, i, bug)) for i, bug in enumerate(report.bugs, 1)]
 
 
-def save_hunt(report: HuntReport, out_dir: str | Path, settings: dict | None = None) -> tuple[list[Path], Path]:
+def save_hunt(
+    report: HuntReport, out_dir: str | Path, settings: dict | None = None, *, timings: bool = True
+) -> tuple[list[Path], Path]:
     """Save each bug's trace (see `save_bugs`) and the hunt summary `hunt.json`
-    listing them, in `out_dir`; return (trace paths, summary path)."""
+    listing them, in `out_dir`; return (trace paths, summary path). `timings=False`
+    leaves the wall-clock time out of the summary, so the same hunt gives the same file."""
     paths = save_bugs(report, out_dir)
-    data = summary_dict(report.protocol, report.seed, report.examples, report.seconds, [p.name for p in paths], settings or {})
+    seconds = report.seconds if timings else None
+    data = summary_dict(report.protocol, report.seed, report.examples, seconds, [p.name for p in paths], settings or {})
     return paths, save_summary(out_dir, data)

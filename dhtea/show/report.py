@@ -122,7 +122,7 @@ def hunt_section(hunt: HuntSummary, traces: Sequence[TraceFile], anchor: str, fi
         ("protocol", f"<b>{esc(hunt.protocol)}</b>"),
         ("scenarios run", f"{hunt.examples} (generated and shrunk by Hypothesis, seed {hunt.seed})"),
         ("distinct bugs", str(found)),
-        ("time spent", f"{hunt.seconds:.1f} s"),
+        ("time spent", f"{hunt.seconds:.1f} s" if hunt.seconds is not None else "not recorded (hunted with --no-timings)"),
     ]
     if found:
         items = []

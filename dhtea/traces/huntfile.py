@@ -3,7 +3,9 @@
 It records what a report needs about the hunt itself: the protocol, the seed,
 how many scenarios ran, how long it took, the search settings, and the trace
 file of each bug (names relative to the summary's folder). Everything but
-`seconds` is the same for the same hunt.
+`seconds` is the same for the same hunt, and `seconds` is optional: a hunt run
+with `--no-timings` leaves it out, so its summary is the same bytes every time
+(what the committed reports need).
 """
 
 from __future__ import annotations
@@ -33,22 +35,17 @@ class HuntSummary:
     protocol: str
     seed: int
     examples: int
-    seconds: float
+    seconds: float | None  # None: not recorded (--no-timings)
     bugs: tuple[Path, ...]  # the bug trace files, resolved against the summary's folder
     settings: dict = attrs.field(factory=dict)
 
 
-def summary_dict(protocol: str, seed: int, examples: int, seconds: float, bugs: list[str], settings: dict) -> dict:
-    return {
-        "format": HUNT_FORMAT,
-        "version": HUNT_VERSION,
-        "protocol": protocol,
-        "seed": seed,
-        "examples": examples,
-        "seconds": round(seconds, 2),
-        "settings": settings,
-        "bugs": bugs,
-    }
+def summary_dict(protocol: str, seed: int, examples: int, seconds: float | None, bugs: list[str], settings: dict) -> dict:
+    """The summary as JSON data; `seconds=None` leaves the wall-clock time out."""
+    data = {"format": HUNT_FORMAT, "version": HUNT_VERSION, "protocol": protocol, "seed": seed, "examples": examples}
+    if seconds is not None:
+        data["seconds"] = round(seconds, 2)
+    return {**data, "settings": settings, "bugs": bugs}
 
 
 def save_summary(out_dir: str | os.PathLike, data: dict) -> Path:
@@ -84,7 +81,7 @@ def summary_from_data(path: Path, data: Any) -> HuntSummary:
         protocol=field("protocol", str),
         seed=field("seed", int),
         examples=field("examples", int),
-        seconds=float(field("seconds", (int, float))),
+        seconds=float(field("seconds", (int, float))) if "seconds" in data else None,
         bugs=tuple(path.parent / b for b in bugs),
         settings=settings,
     )
