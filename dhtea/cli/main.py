@@ -22,6 +22,8 @@ from dhtea.strategies import initial_rings, scenarios
 from dhtea.show.report import write_report
 from dhtea.traces.states import TraceStateError, blamed_changes
 from dhtea.show.timeline import PLAIN, Style, format_result, format_timeline, style_for
+from invariants import DEFAULT
+from invariants.names import UnknownInvariant, load_invariants
 
 
 class UsageError(Exception):
@@ -52,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only the summary, not each timeline")
     p.add_argument("--no-timings", action="store_true",
                    help="leave the wall-clock time out of hunt.json (the same hunt then writes the same files)")
+    _invariant_option(p)
     _colour_option(p)
 
     p = sub.add_parser("replay", help="re-run a trace file and check the run is identical")
@@ -73,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", default="constant:1", help="MODEL:ARGS, e.g. uniform:1,5 (default constant:1)")
     p.add_argument("--seed", type=whole_number, default=0)
     p.add_argument("--save", help="write the trace file here")
+    _invariant_option(p)
     _colour_option(p)
 
     p = sub.add_parser("report", help="write one self-contained HTML page about trace files or a hunt")
@@ -83,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("protocols", help="list the built-in protocols")
     COMMANDS.update(cli_real.register(sub))
     return parser
+
+
+def _invariant_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--invariant", action="append", default=[], metavar="MODULE:NAME",
+                   help="also check this invariant (a built-in name or module:name; repeatable)")
+
+
+def _invariants(args: argparse.Namespace) -> tuple:
+    """The default invariants plus each `--invariant`, loaded (a bad one is exit 2)."""
+    try:
+        return load_invariants([i.name for i in DEFAULT] + args.invariant)
+    except UnknownInvariant as exc:
+        raise UsageError(f"--invariant: {exc}") from None
 
 
 def _colour_option(p: argparse.ArgumentParser) -> None:
@@ -102,6 +119,7 @@ def _print_bug(index: int, bug: Bug, style: Style = PLAIN) -> None:
 
 def cmd_hunt(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
+    invariants = _invariants(args)
     strategy = scenarios(rings=initial_rings(max_size=args.max_ring), max_joiners=args.max_joiners)
     count = 0
     style = _style(args)
@@ -113,7 +131,8 @@ def cmd_hunt(args: argparse.Namespace) -> int:
             _print_bug(count, bug, style)
 
     print(f"hunting in {args.protocol}: up to {args.examples} scenarios per bug, seed {args.seed}")
-    report = hunt(protocol, examples=args.examples, seed=args.seed, max_bugs=args.max_bugs, strategy=strategy, on_bug=on_bug)
+    report = hunt(protocol, examples=args.examples, seed=args.seed, max_bugs=args.max_bugs, strategy=strategy,
+                  invariants=invariants, on_bug=on_bug)
     print(f"\n{report.examples} scenarios in {report.seconds:.1f}s: {len(report.bugs)} distinct bug(s)")
     settings = {"examples_per_bug": args.examples, "max_bugs": args.max_bugs, "max_ring": args.max_ring,
                 "max_joiners": args.max_joiners}
@@ -140,7 +159,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"trace saved to {saved}")
     if args.strict:
-        return 0 if outcome.identical else 1
+        if outcome.exact:
+            return 0
+        print(f"--strict: exit 1 because the run is not the trace's run: {outcome.strict_difference}")
+        return 1
     return 0 if outcome.identical or outcome.fixed else 1
 
 
@@ -199,11 +221,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     ring = _parse_ring(args.ring)
     joins = [_parse_join(j) for j in args.join]
     latency = _parse_latency(args.latency)
+    invariants = _invariants(args)
     try:
         scenario = Scenario(ring=ring, joins=JoinSchedule(joins), network=Network(latency=latency), seed=args.seed)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"impossible scenario: {reason(exc)}") from None
-    result = simulate(protocol, scenario)
+    result = simulate(protocol, scenario, invariants=invariants)
     print(format_result(result, _style(args)))
     if args.save:
         print(f"trace saved to {save_trace(result, args.save)}")
@@ -240,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, UnknownProtocol, TraceFileError, TraceStateError, LatencyError) as exc:
+    except (UsageError, UnknownProtocol, UnknownInvariant, TraceFileError, TraceStateError, LatencyError) as exc:
         print(f"dhtea: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. --out names a file, --save names a folder

@@ -8,7 +8,7 @@ import attrs
 
 from dhtea.core.messages import Message
 from dhtea.core.scenario import Scenario
-from invariants import NodeView, Violation
+from invariants import DEFAULT, NodeView, Violation
 
 EventKind = Literal["join", "send", "deliver", "timer"]
 #: (field, old value, new value) for each field of the node view an event changed.
@@ -35,13 +35,19 @@ class Event:
     timer: str | None = None
 
 
+#: What a run is checked with unless told otherwise: the built-in invariants' names.
+DEFAULT_INVARIANTS: tuple[str, ...] = tuple(i.name for i in DEFAULT)
+
 Status = Literal["rest", "violation", "deadline", "max-events"]
 STATUSES: tuple[str, ...] = ("rest", "violation", "deadline", "max-events")
 
 
 @attrs.frozen
 class RunResult:
-    """A finished run: the trace, the violations (empty if all held) and the final views."""
+    """A finished run: the trace, the violations (empty if all held) and the final views.
+
+    `invariants` names what it was checked with (built-in names, others as `module:name`).
+    """
 
     protocol: str
     scenario: Scenario
@@ -50,6 +56,7 @@ class RunResult:
     final: tuple[NodeView, ...]
     status: Status
     end_time: float
+    invariants: tuple[str, ...] = DEFAULT_INVARIANTS
 
     @property
     def ok(self) -> bool:

@@ -23,6 +23,7 @@ from dhtea.protocols import load_protocol, protocol_name
 from dhtea.core.scenario import Join, Scenario
 from dhtea.core.trace import Event, RunResult
 from invariants import DEFAULT, Invariant, RingView, Violation, view_changes
+from invariants.names import invariant_specs
 
 
 
@@ -55,6 +56,7 @@ class Simulation:
             self.nodes[n].bootstrap_ring(ring[i - 1], ring[(i + 1) % len(ring)])
         self.view = RingView(scenario.nodes, (node.view() for node in self.nodes.values()))
         invariants = tuple(invariants)
+        self.invariant_names = invariant_specs(invariants)  # recorded in the trace, for replay
         self.safety = tuple(i for i in invariants if i.when == "always")
         self.per_event = self.safety if check else ()  # checked after every event
         self.at_rest = tuple(i for i in invariants if i.when == "at_rest")
@@ -181,6 +183,7 @@ class Simulation:
             final=tuple(self.nodes[n].view() for n in sorted(self.nodes)),
             status=status,
             end_time=float(self.env.now),
+            invariants=self.invariant_names,
         )
 
 

@@ -4,6 +4,9 @@ A trace file holds the protocol name, the scenario (seed included), the event
 trace, the violations and the final node views. It is versioned: `format` is
 `dhtea-trace` and `version` is `TRACE_VERSION`. Writing is canonical (sorted
 keys, fixed separators), so the same run always gives the same bytes.
+
+Version 2 added `invariants`, the names of the invariants the run was checked
+with; a version-1 file (which has none) was checked with the default ones.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from dhtea.traces.files import read_json, write_text_atomic
 from dhtea.core.messages import Message
 from dhtea.core.network import LATENCY_MODELS, LinkLatency, Network
 from dhtea.core.scenario import Join, JoinSchedule, Scenario
-from dhtea.core.trace import STATUSES, Event, RunResult
+from dhtea.core.trace import DEFAULT_INVARIANTS, STATUSES, Event, RunResult
 from invariants import VIEW_FIELDS, NodeView, Violation, valid_view_value
 
 TRACE_FORMAT = "dhtea-trace"
-TRACE_VERSION = 1
+TRACE_VERSION = 2
+#: Every version this dhtea reads: version 1 is version 2 without `invariants`.
+READABLE_VERSIONS = (1, 2)
 
 
 class TraceFileError(ValueError):
@@ -95,6 +100,7 @@ def result_to_dict(r: RunResult) -> dict:
         "format": TRACE_FORMAT,
         "version": TRACE_VERSION,
         "protocol": r.protocol,
+        "invariants": list(r.invariants),
         "scenario": scenario_to_dict(r.scenario),
         "status": r.status,
         "end_time": r.end_time,
@@ -266,6 +272,8 @@ class TraceFile:
     protocol: str
     scenario: Scenario
     violations: tuple[Violation, ...]
+    #: What the run was checked with (built-in names, others `module:name`).
+    invariants: tuple[str, ...] = DEFAULT_INVARIANTS
 
     @property
     def events(self) -> tuple[Event, ...]:
@@ -294,11 +302,13 @@ def _trace_from_data(path: Path, data: Any) -> TraceFile:
     if _field(data, "format", "") != TRACE_FORMAT:
         raise TraceFileError(f"not a dhtea trace (format is {data['format']!r}, expected {TRACE_FORMAT!r})")
     version = _field(data, "version", "")
-    if type(version) is not int or version != TRACE_VERSION:
-        raise TraceFileError(f"unsupported trace version {version!r} (this dhtea reads version {TRACE_VERSION})")
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
+        raise TraceFileError(f"unsupported trace version {version!r} (this dhtea reads versions {readable})")
     protocol = _field(data, "protocol", "")
     if not isinstance(protocol, str) or not protocol:
         raise TraceFileError("field 'protocol' should be a protocol name")
+    invariants = _invariant_names(data.get("invariants", list(DEFAULT_INVARIANTS)))
     scenario = scenario_from_dict(_field(data, "scenario", ""))
     events = _field(data, "events", "")
     raw_violations = _field(data, "violations", "")
@@ -316,4 +326,11 @@ def _trace_from_data(path: Path, data: Any) -> TraceFile:
         raise TraceFileError(f"malformed event or violation: missing field {exc}") from None
     except (TypeError, ValueError, AttributeError) as exc:
         raise TraceFileError(f"malformed event or violation: {exc}") from None
-    return TraceFile(path, data, protocol, scenario, violations)
+    return TraceFile(path, data, protocol, scenario, violations, invariants)
+
+
+def _invariant_names(value: Any) -> tuple[str, ...]:
+    # Only the shape is checked here; replay loads them and says which it cannot.
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise TraceFileError("field 'invariants' should be a list of invariant names")
+    return tuple(value)

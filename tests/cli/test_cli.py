@@ -268,7 +268,7 @@ def test_run_save_onto_a_directory_is_a_one_line_error(capsys, tmp_path):
 
 
 def _wrong_version(path):
-    return _rewrite(path, lambda d: d.update(version=2))
+    return _rewrite(path, lambda d: d.update(version=3))
 
 
 def _not_json(path):
@@ -308,7 +308,7 @@ def _unknown_protocol(path):
 
 
 BAD_FILES = [
-    pytest.param(_wrong_version, "unsupported trace version 2", id="wrong-version"),
+    pytest.param(_wrong_version, "unsupported trace version 3", id="wrong-version"),
     pytest.param(_not_json, "not valid JSON", id="not-json"),
     pytest.param(_truncated, "not valid JSON", id="truncated"),
     pytest.param(_bootstrap_non_member, "not a member of the initial ring", id="bootstrap-non-member"),
@@ -365,7 +365,7 @@ def test_bad_trace_file_in_subprocess_gives_one_line_and_exit_2(tmp_path, trace)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
     assert proc.stderr.splitlines() == [
-        f"dhtea: error: {path}: unsupported trace version 2 (this dhtea reads version 1)"
+        f"dhtea: error: {path}: unsupported trace version 3 (this dhtea reads versions 1 and 2)"
     ]
     assert proc.stdout == ""
     assert path.read_bytes() == before

@@ -113,7 +113,7 @@ BAD_DATA = [
     pytest.param(lambda d: [d], "should be a JSON object", id="json-list"),
     pytest.param(_set(["format"], "other-trace"), "not a dhtea trace", id="wrong-format"),
     pytest.param(_drop(["format"]), "missing field 'format'", id="missing-format"),
-    pytest.param(_set(["version"], 2), "unsupported trace version 2", id="version-2"),
+    pytest.param(_set(["version"], 3), "unsupported trace version 3", id="version-3"),
     pytest.param(_set(["version"], "1"), "unsupported trace version '1'", id="version-string-1"),
     pytest.param(_set(["version"], True), "unsupported trace version True", id="version-true"),
     pytest.param(_drop(["version"]), "missing field 'version'", id="missing-version"),
@@ -219,7 +219,7 @@ def test_directory_is_a_trace_file_error(tmp_path):
 
 
 def test_reading_a_bad_file_leaves_it_unchanged(tmp_path, trace_data):
-    trace_data["version"] = 2
+    trace_data["version"] = 3
     path = tmp_path / "v2.trace.json"
     path.write_text(json.dumps(trace_data), encoding="utf-8")
     before, listing = path.read_bytes(), _files(tmp_path)
