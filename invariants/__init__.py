@@ -6,7 +6,16 @@ A top-level package that imports nothing from `dhtea`: the checkers see only
 
 from invariants.core import Finding, Invariant, Violation, invariant
 from invariants.ring import AT_REST, DEFAULT, SAFETY
-from invariants.view import VIEW_FIELDS, NodeView, RingView, between, valid_view_value, view_changes
+from invariants.view import (
+    VIEW_FIELDS,
+    NodeView,
+    RingView,
+    between,
+    valid_view_value,
+    view_changes,
+    view_from_dict,
+    view_to_dict,
+)
 
 __all__ = [
     "AT_REST",
@@ -21,5 +30,7 @@ __all__ = [
     "between",
     "valid_view_value",
     "view_changes",
+    "view_from_dict",
+    "view_to_dict",
     "invariant",
 ]

@@ -18,7 +18,10 @@ class NodeView:
 
     `left`/`right` are node ids or None (unset); `member` is True once the node has
     joined; `busy` is the lock that blocks join requests; `queue` holds the join
-    requests (joiner ids) waiting to be served.
+    requests (joiner ids) waiting to be served. `leaving` is True while the node
+    carries out a graceful leave. `gone` is set by the driver, not the protocol:
+    None while the node runs, `"left"` once it has finished leaving and stopped,
+    `"crashed"` once it crash-stopped (its other fields are then frozen).
     """
 
     id: int
@@ -27,6 +30,17 @@ class NodeView:
     member: bool = False
     busy: bool = False
     queue: tuple[int, ...] = ()
+    leaving: bool = False
+    gone: str | None = None
+
+    @property
+    def live_member(self) -> bool:
+        """A member that is still running: the nodes the ring is made of."""
+        return self.member and self.gone is None
+
+
+#: The values of `NodeView.gone`: running, left gracefully, crash-stopped.
+GONE_VALUES = (None, "left", "crashed")
 
 
 def between(x: int, a: int, b: int) -> bool:
@@ -62,10 +76,12 @@ class RingView:
         """Store `view`; return True if the node's membership changed."""
         old = self._views.get(view.id)
         self._views[view.id] = view
-        was_member = old is not None and old.member
-        if view.member == was_member:
+        # A node that left or crashed is out of the ring, whatever its frozen view says.
+        was_member = old is not None and old.member and old.gone is None
+        is_member = view.member and view.gone is None
+        if is_member == was_member:
             return False
-        if view.member:
+        if is_member:
             bisect.insort(self._members, view.id)
         else:
             del self._members[bisect.bisect_left(self._members, view.id)]
@@ -83,7 +99,7 @@ class RingView:
 
     @property
     def members(self) -> tuple[int, ...]:
-        """Member ids in increasing order."""
+        """Live member ids in increasing order."""
         return tuple(self._members)
 
     def __iter__(self) -> Iterator[NodeView]:
@@ -107,7 +123,34 @@ class RingView:
 
 
 #: The fields of a `NodeView` that events record changes of, in this order.
-VIEW_FIELDS = ("left", "right", "member", "busy", "queue")
+VIEW_FIELDS = ("left", "right", "member", "busy", "queue", "leaving", "gone")
+#: The fields every written view has; the churn fields after them are written
+#: only when they differ from their default (False, None), so views of runs
+#: without churn read and write exactly as before those fields existed.
+BASE_VIEW_FIELDS = VIEW_FIELDS[:5]
+CHURN_VIEW_DEFAULTS = {"leaving": False, "gone": None}
+
+
+def view_to_dict(v: NodeView) -> dict:
+    """A view as a JSON object: id, the base fields, then churn fields that are set."""
+    out = {"id": v.id, "left": v.left, "right": v.right, "member": v.member, "busy": v.busy, "queue": list(v.queue)}
+    for field, default in CHURN_VIEW_DEFAULTS.items():
+        if getattr(v, field) != default:
+            out[field] = getattr(v, field)
+    return out
+
+
+def view_from_dict(d: object, node: int | None = None) -> NodeView:
+    """The inverse of `view_to_dict`; ValueError says what is wrong."""
+    if not isinstance(d, dict) or (node is not None and d.get("id") != node) or type(d.get("id")) is not int:
+        raise ValueError("a view should be an object with this node's id")
+    keys = set(d) - {"id"}
+    if not set(BASE_VIEW_FIELDS) <= keys or not keys <= set(VIEW_FIELDS):
+        raise ValueError(f"a view has the fields id, {', '.join(BASE_VIEW_FIELDS)} (and maybe leaving, gone)")
+    if not all(valid_view_value(f, d[f]) for f in keys):
+        raise ValueError("a view has a value of the wrong type")
+    extra = {f: d.get(f, default) for f, default in CHURN_VIEW_DEFAULTS.items()}
+    return NodeView(d["id"], d["left"], d["right"], d["member"], d["busy"], tuple(d["queue"]), **extra)
 
 
 def view_changes(before: NodeView, after: NodeView) -> tuple[tuple[str, object, object], ...]:
@@ -121,11 +164,14 @@ def _is_id(v: object) -> bool:
 
 def valid_view_value(field: str, value: object) -> bool:
     """Whether `value` can be the `field` of a view read from a file: pointers are
-    ids or None, `member`/`busy` booleans, `queue` a list of ids."""
+    ids or None, `member`/`busy`/`leaving` booleans, `queue` a list of ids,
+    `gone` None, "left" or "crashed"."""
     if field in ("left", "right"):
         return value is None or _is_id(value)
-    if field in ("member", "busy"):
+    if field in ("member", "busy", "leaving"):
         return type(value) is bool
+    if field == "gone":
+        return value in GONE_VALUES
     if field == "queue":
         return isinstance(value, (list, tuple)) and all(_is_id(x) for x in value)
     return False

@@ -1,10 +1,20 @@
-"""Where a message gets its latency.
+"""Where a message gets its latency, and its fate.
 
 A `Network` says how long each message takes: a default `LatencyModel`, optional
 per-link overrides, optional scripted delays for individual messages (the n-th
 message sent takes `delays[n]`; this is what lets Hypothesis shrink single
 delays), and whether each link delivers in FIFO order. Delivery is not FIFO
 unless asked for: a later message may overtake an earlier one.
+
+Faults, all off by default: each message sent before `faults_until` is lost
+with probability `loss`, or delivered twice with probability `duplicate` (the
+copy takes a second latency draw, so it may arrive before or after the first);
+`fates` scripts the fate of the first messages sent (`"deliver"`, `"lose"`,
+`"duplicate"`; shrinking moves them towards `"deliver"`, as scripted delays
+move towards 1); `partitions` lose every message sent between two sets of
+nodes during a time window, healing at its end. Fault draws come from their
+own seeded generator, so turning faults on or off leaves every latency as it
+was, and a run without faults draws exactly what it drew before faults existed.
 """
 
 from __future__ import annotations
@@ -120,6 +130,63 @@ def _delays(value: object) -> tuple[float, ...]:
     return tuple(float(d) for d in value)  # type: ignore[union-attr]
 
 
+def _node_set(value: object) -> tuple[int, ...]:
+    nodes = tuple(sorted(value))  # type: ignore[call-overload]
+    for n in nodes:
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"node ids are integers, got {n!r}")
+    if not nodes or len(set(nodes)) != len(nodes):
+        raise ValueError("each side of a partition is a non-empty set of distinct node ids")
+    return nodes
+
+
+@attrs.frozen
+class Partition:
+    """From `start` until `end`, every message sent between a node of `side_a`
+    and a node of `side_b` (either way) is lost. At `end` it heals."""
+
+    start: float = attrs.field(converter=float, validator=_non_negative)
+    end: float = attrs.field(converter=float, validator=_non_negative)
+    side_a: tuple[int, ...] = attrs.field(converter=_node_set)
+    side_b: tuple[int, ...] = attrs.field(converter=_node_set)
+
+    def __attrs_post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError(f"a partition ends after it starts, got {self.start:g}..{self.end:g}")
+        if set(self.side_a) & set(self.side_b):
+            raise ValueError("a node is on both sides of a partition")
+
+    def cuts(self, now: float, src: int, dst: int) -> bool:
+        if not self.start <= now < self.end:
+            return False
+        a, b = self.side_a, self.side_b
+        return (src in a and dst in b) or (src in b and dst in a)
+
+
+#: Scripted fates of single messages; "deliver" is the simplest.
+FATES = ("deliver", "lose", "duplicate")
+
+
+def _probability(inst: object, attr: attrs.Attribute, value: float) -> None:
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise ValueError(f"{attr.name} is a probability from 0 to 1, got {value!r}")
+
+
+def _fates(value: object) -> tuple[str, ...]:
+    fates = tuple(value)  # type: ignore[arg-type]
+    for f in fates:
+        if f not in FATES:
+            raise ValueError(f"a message fate is one of {', '.join(FATES)}, got {f!r}")
+    return fates
+
+
+def _faults_until(inst: object, attr: object, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"faults_until is None or a finite time >= 0, got {value!r}")
+
+
 @attrs.frozen
 class Network:
     latency: LatencyModel = attrs.field(factory=Constant, validator=_is_model)
@@ -128,11 +195,42 @@ class Network:
         default=(), converter=_delays, validator=attrs.validators.deep_iterable(_non_negative)
     )
     fifo: bool = False
+    loss: float = attrs.field(default=0.0, converter=float, validator=_probability)
+    duplicate: float = attrs.field(default=0.0, converter=float, validator=_probability)
+    fates: tuple[str, ...] = attrs.field(default=(), converter=_fates)
+    partitions: tuple[Partition, ...] = attrs.field(default=(), converter=tuple)
+    #: Loss, duplication and scripted fates apply to messages sent before this
+    #: time (None: for the whole run). Partitions have their own windows.
+    faults_until: float | None = attrs.field(default=None, validator=_faults_until)
 
     def __attrs_post_init__(self) -> None:
         pairs = [(link.src, link.dst) for link in self.links]
         if len(set(pairs)) != len(pairs):
             raise ValueError("a link (src, dst) has more than one latency override")
+        if self.loss + self.duplicate > 1:
+            raise ValueError(f"loss + duplicate is at most 1, got {self.loss:g} + {self.duplicate:g}")
+        for p in self.partitions:
+            if not isinstance(p, Partition):
+                raise TypeError(f"partitions holds Partition windows, got {p!r}")
+
+    @property
+    def faulty(self) -> bool:
+        """Whether any message may be lost or duplicated."""
+        return bool(self.loss or self.duplicate or any(f != "deliver" for f in self.fates) or self.partitions)
+
+    @property
+    def calm_at(self) -> float:
+        """When the network's faults are over (0 for a reliable network)."""
+        ends = [p.end for p in self.partitions]
+        if self.loss or self.duplicate or self.fates:
+            ends.append(self.faults_until or 0.0)
+        return max(ends, default=0.0)
+
+    def check_nodes(self, nodes: set[int]) -> None:
+        for p in self.partitions:
+            for n in p.side_a + p.side_b:
+                if n not in nodes:
+                    raise ValueError(f"a partition names node {n}, which is not a node of the run")
 
 
 class LatencyError(ValueError):
@@ -140,16 +238,52 @@ class LatencyError(ValueError):
 
 
 class Wire:
-    """The running network of one simulation: turns each send into an arrival time."""
+    """The running network of one simulation: turns each send into an arrival
+    time, and (only when the network has faults) into a fate."""
 
-    __slots__ = ("_network", "_rng", "_links", "_last", "_sent")
+    __slots__ = ("_network", "_rng", "_links", "_last", "_sent", "_fault_rng", "_fated")
 
-    def __init__(self, network: Network, rng: random.Random) -> None:
+    def __init__(self, network: Network, rng: random.Random, fault_seed: int = 0) -> None:
         self._network = network
         self._rng = rng
         self._links = {(link.src, link.dst): link.latency for link in network.links}
         self._last: dict[tuple[int, int], float] = {}
         self._sent = 0
+        # Its own generator: faults never shift a latency draw, and shrinking a
+        # loss probability away leaves every other message as it was.
+        self._fault_rng = random.Random(fault_seed * 2 + 1)
+        self._fated = 0
+
+    def fate(self, now: float, src: int, dst: int, arrive: float) -> tuple[str | None, float | None]:
+        """What happens to a message sent at `now` that would arrive at `arrive`:
+        (None, None) delivered once; ("lost" | "partitioned", None) never
+        delivered; ("duplicated", t) delivered at `arrive` and again at `t`."""
+        net = self._network
+        n = self._fated
+        self._fated = n + 1
+        roll = 0.0
+        extra = arrive - now
+        if net.loss or net.duplicate or net.fates:  # drawn for every message, used or not, as latencies are
+            roll = self._fault_rng.random()
+            model = self._links.get((src, dst), net.latency) if self._links else net.latency
+            try:
+                extra = model.sample(self._fault_rng)
+            except OverflowError:
+                extra = arrive - now
+        for p in net.partitions:
+            if p.cuts(now, src, dst):
+                return "partitioned", None
+        if net.faults_until is not None and now >= net.faults_until:
+            return None, None
+        scripted = net.fates[n] if n < len(net.fates) else None
+        if scripted is None and (net.loss or net.duplicate):
+            scripted = "lose" if roll < net.loss else "duplicate" if roll < net.loss + net.duplicate else "deliver"
+        if scripted == "lose":
+            return "lost", None
+        if scripted == "duplicate":
+            again = now + extra
+            return "duplicated", again if math.isfinite(again) else arrive
+        return None, None
 
     def arrival(self, now: float, src: int, dst: int) -> float:
         net = self._network

@@ -43,13 +43,14 @@ class Context:
     """Handed to every handler call: the time, the driver's seeded RNG, and the
     effects the handler asks for, in order."""
 
-    __slots__ = ("node", "now", "rng", "effects")
+    __slots__ = ("node", "now", "rng", "effects", "stopped")
 
     def __init__(self, node: int, now: float, rng: random.Random) -> None:
         self.node = node
         self.now = now
         self.rng = rng
         self.effects: list[Effect] = []
+        self.stopped = False
 
     def send(self, dst: int, kind: str, **data: Scalar) -> None:
         """Send `kind(**data)` to node `dst`; it arrives after the network's latency."""
@@ -66,6 +67,11 @@ class Context:
 
     def cancel_timer(self, name: str) -> None:
         self.effects.append(CancelTimer(name))
+
+    def stop(self) -> None:
+        """This node has finished leaving: the driver sends what the handler asked
+        for, then stops the node (its view is frozen; later messages to it are lost)."""
+        self.stopped = True
 
 
 class UnknownMessage(Exception):
@@ -87,6 +93,10 @@ class RingNode:
     name: ClassVar[str] = ""
     #: Message kinds this protocol sends; the real runtime refuses any other.
     kinds: ClassVar[tuple[str, ...]] = ()
+    #: The churn and faults the protocol claims to survive, from FAULT_KINDS
+    #: (`dhtea.core.scenario`). Hunts and gate tests generate only these unless
+    #: told otherwise; joins on a reliable network are always generated.
+    tolerates: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, node_id: int) -> None:
         self.id = node_id
@@ -95,6 +105,7 @@ class RingNode:
         self.member = False
         self.busy = False
         self.queue: deque[int] = deque()
+        self.leaving = False
 
     def bootstrap_ring(self, left: int, right: int) -> None:
         """Make this node a member of the initial ring, between `left` and `right`."""
@@ -103,6 +114,10 @@ class RingNode:
     def on_join(self, ctx: Context, bootstrap: int) -> None:
         """Begin joining through `bootstrap`, a member of the ring."""
         raise NotImplementedError
+
+    def on_leave(self, ctx: Context) -> None:
+        """Begin a graceful leave; call `ctx.stop()` once it is done."""
+        raise NotImplementedError(f"{type(self).__name__} has no graceful leave")
 
     def on_message(self, ctx: Context, msg: Message) -> None:
         name = _HANDLER_NAMES.get(msg.kind)
@@ -117,4 +132,4 @@ class RingNode:
         """A timer set with `ctx.set_timer(name, ...)` fired. Default: nothing."""
 
     def view(self) -> NodeView:
-        return NodeView(self.id, self.left, self.right, self.member, self.busy, tuple(self.queue))
+        return NodeView(self.id, self.left, self.right, self.member, self.busy, tuple(self.queue), self.leaving)

@@ -1,5 +1,6 @@
-"""What a run starts from: the initial ring, who joins when and through whom, the
-network, the seed and the run's limits."""
+"""What a run starts from: the initial ring, who joins when and through whom,
+who leaves or crashes when, the network (latency and faults), the seed and the
+run's limits, settle window included."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ def _int(value: object) -> int:
 def _time(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ValueError(f"a join time is a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _op_time(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"a leave or crash time is a finite number >= 0, got {value!r}")
     return float(value)
 
 
@@ -49,6 +56,53 @@ class Join:
     node: int = attrs.field(converter=_int)
     at: float = attrs.field(converter=_time)
     bootstrap: int = attrs.field(converter=_int)
+
+
+@attrs.frozen
+class Leave:
+    """Member `node` begins a graceful leave at simulated time `at` (the driver
+    calls its `on_leave`; the protocol calls `ctx.stop()` when it is done)."""
+
+    node: int = attrs.field(converter=_int)
+    at: float = attrs.field(converter=_op_time)
+    kind = "leave"
+
+
+@attrs.frozen
+class Crash:
+    """Node `node` crash-stops at simulated time `at`: it handles nothing more,
+    messages to it are lost, its timers never fire, its view is frozen."""
+
+    node: int = attrs.field(converter=_int)
+    at: float = attrs.field(converter=_op_time)
+    kind = "crash"
+
+
+Departure = Leave | Crash
+
+#: Churn and faults a scenario may hold, as protocols name them in `tolerates`:
+#: graceful leaves; crashes of a joiner or a leaver in mid-operation
+#: (`crash-joiner`, `crash-leaver`); crashes of any node (`crash`); message
+#: loss, duplication, and partitions that heal. Reordering is always on.
+FAULT_KINDS = ("leave", "crash-joiner", "crash-leaver", "crash", "loss", "duplicate", "partition")
+
+
+def _churn(value: object) -> tuple[Departure, ...]:
+    ops = tuple(value)  # type: ignore[arg-type]
+    for op in ops:
+        if not isinstance(op, (Leave, Crash)):
+            raise TypeError(f"churn holds Leave and Crash operations, got {op!r}")
+    nodes = [op.node for op in ops]
+    if len(set(nodes)) != len(nodes):
+        raise ValueError("a node leaves or crashes more than once in the churn schedule")
+    return ops
+
+
+def _settle(inst: object, attr: object, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"the settle window is None or a finite time > 0, got {value!r}")
 
 
 def _joins(value: object) -> tuple[Join, ...]:
@@ -93,6 +147,12 @@ class Scenario:
     max_events: int = attrs.field(default=100_000, validator=_max_events)
     #: Stop at this simulated time if the run has not come to rest (None: no deadline).
     deadline: float | None = attrs.field(default=None, validator=_deadline)
+    #: Leaves and crashes, in the order they were written.
+    churn: tuple[Departure, ...] = attrs.field(default=(), converter=_churn)
+    #: The settle rule: None runs to rest as always. A number S runs until S after
+    #: `calm_at` (churn and faults over), then checks the eventual invariants; a run
+    #: whose views still changed in the last half of that window breaks `progress`.
+    settle: float | None = attrs.field(default=None, validator=_settle)
 
     def __attrs_post_init__(self) -> None:
         members = set(self.ring)
@@ -101,6 +161,30 @@ class Scenario:
                 raise ValueError(f"node {join.node} is already a member of the initial ring")
             if join.bootstrap not in members:
                 raise ValueError(f"node {join.node} bootstraps through {join.bootstrap}, not a member of the initial ring")
+        everyone = set(self.nodes)
+        for op in self.churn:
+            if op.node not in everyone:
+                raise ValueError(f"node {op.node} {op.kind}s but is not a node of the run")
+            if isinstance(op, Leave) and op.node not in members:
+                raise ValueError(f"node {op.node} leaves but is not a member of the initial ring")
+        self.network.check_nodes(everyone)
+
+    @property
+    def faulty(self) -> bool:
+        """Whether the run has any churn or network fault at all."""
+        return bool(self.churn) or self.network.faulty
+
+    @property
+    def calm_at(self) -> float:
+        """When churn and faults are over: the last join, leave or crash, the end
+        of the last partition, and the end of loss and duplication."""
+        times = [j.at for j in self.joins] + [op.at for op in self.churn] + [self.network.calm_at]
+        return max(times)
+
+    @property
+    def settle_end(self) -> float | None:
+        """The end of the settle window (None without the settle rule)."""
+        return None if self.settle is None else self.calm_at + self.settle
 
     @property
     def nodes(self) -> tuple[int, ...]:

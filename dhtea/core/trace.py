@@ -10,7 +10,7 @@ from dhtea.core.messages import Message
 from dhtea.core.scenario import Scenario
 from invariants import DEFAULT, NodeView, Violation
 
-EventKind = Literal["join", "send", "deliver", "timer"]
+EventKind = Literal["join", "send", "deliver", "timer", "leave", "crash", "drop"]
 #: (field, old value, new value) for each field of the node view an event changed.
 Change = tuple[str, object, object]
 
@@ -21,8 +21,14 @@ class Event:
 
     `join`: `node` begins to join (`message` is None). `send`: `node` sends
     `message`, which will arrive at `arrive`. `deliver`: `message` reaches `node`.
-    `timer`: `node`'s timer `timer` fires. `changes` lists what the step changed in
-    the node's view (pointers, membership, lock, queue).
+    `timer`: `node`'s timer `timer` fires. `leave`: `node` begins a graceful
+    leave. `crash`: `node` crash-stops. `drop`: `message` reaches `node`, which
+    has left or crashed, and is lost. `changes` lists what the step changed in
+    the node's view (pointers, membership, lock, queue, leaving, gone).
+
+    A send's `fault` says what the network did to it: None (delivered once),
+    `"lost"`, `"partitioned"` (both: `arrive` is None), or `"duplicated"`
+    (delivered at `arrive` and again at `again`).
     """
 
     seq: int
@@ -33,13 +39,21 @@ class Event:
     changes: tuple[Change, ...] = ()
     arrive: float | None = None
     timer: str | None = None
+    fault: str | None = None
+    again: float | None = None
 
 
 #: What a run is checked with unless told otherwise: the built-in invariants' names.
 DEFAULT_INVARIANTS: tuple[str, ...] = tuple(i.name for i in DEFAULT)
 
-Status = Literal["rest", "violation", "deadline", "max-events"]
-STATUSES: tuple[str, ...] = ("rest", "violation", "deadline", "max-events")
+#: How a run ended: at rest; at its first violation; at its deadline; out of
+#: events; or at the end of its settle window with timers still running but
+#: nothing changing (`settled`).
+Status = Literal["rest", "violation", "deadline", "max-events", "settled"]
+STATUSES: tuple[str, ...] = ("rest", "violation", "deadline", "max-events", "settled")
+#: Event kinds that are churn, and send faults, as timelines and reports name them.
+CHURN_KINDS = ("leave", "crash")
+SEND_FAULTS = ("lost", "partitioned", "duplicated")
 
 
 @attrs.frozen
@@ -70,3 +84,28 @@ class RunResult:
     @property
     def messages(self) -> int:
         return sum(1 for e in self.events if e.kind == "send")
+
+
+def churn_before(events: tuple[Event, ...] | list[Event], seq: int) -> str:
+    """The churn and faults that happened up to event `seq`, in a few words
+    ("" if none): what a violation under churn names."""
+    parts: list[str] = []
+    lost = partitioned = duplicated = dropped = 0
+    for e in events:
+        if e.seq > seq:
+            break
+        if e.kind in CHURN_KINDS:
+            parts.append(f"{e.kind} of {e.node} at t={e.time:g}")
+        elif e.kind == "drop":
+            dropped += 1
+        elif e.fault == "lost":
+            lost += 1
+        elif e.fault == "partitioned":
+            partitioned += 1
+        elif e.fault == "duplicated":
+            duplicated += 1
+    for count, words in ((lost, "lost"), (partitioned, "cut by a partition"), (duplicated, "duplicated"),
+                         (dropped, "sent to a departed node")):
+        if count:
+            parts.append(f"{count} message{'s' if count > 1 else ''} {words}")
+    return "; ".join(parts)

@@ -40,7 +40,7 @@ from dhtea.traces.serial import event_from_dict
 from dhtea.show.timeline import format_event, format_violation
 from dhtea.core.trace import Event
 from dhtea.real.udp import LOG_FORMAT, LOG_VERSION
-from invariants import AT_REST, SAFETY, VIEW_FIELDS, Invariant, NodeView, RingView, Violation, valid_view_value
+from invariants import AT_REST, SAFETY, VIEW_FIELDS, Invariant, NodeView, RingView, Violation, valid_view_value, view_from_dict
 
 
 class LogError(ValueError):
@@ -71,11 +71,10 @@ def _is_id(v: object) -> bool:
 
 
 def _view(d: object, node: int) -> NodeView:
-    if not isinstance(d, dict) or d.get("id") != node or set(d) != {"id", *VIEW_FIELDS}:
-        raise ValueError("the header's view should be this node's {id, left, right, member, busy, queue}")
-    if not all(valid_view_value(f, d[f]) for f in VIEW_FIELDS):
-        raise ValueError("the header's view has a value of the wrong type")
-    return NodeView(node, d["left"], d["right"], d["member"], d["busy"], tuple(d["queue"]))
+    try:
+        return view_from_dict(d, node)
+    except ValueError:
+        raise ValueError("the header's view should be this node's {id, left, right, member, busy, queue}") from None
 
 
 def parse_header(obj: object) -> dict:

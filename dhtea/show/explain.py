@@ -50,6 +50,17 @@ MEANINGS: dict[str, Meaning] = {
         "The run came to rest (no message in flight, no timer pending), yet a node that started joining is still "
         "not a member. Nothing will ever happen again, so it stays outside the ring for good.",
     ),
+    "leaves-complete": Meaning(
+        "a leave never finishes",
+        "At the end of the run a node that began a graceful leave is still running: it never finished leaving. "
+        "Its neighbours may still treat it as part of the ring, or be locked on its behalf, and it never stops.",
+    ),
+    "departed-unlinked": Meaning(
+        "a member points at a departed node",
+        "At the end of the run a live member's pointer still names a node that left or crashed. Every message "
+        "sent along that pointer is lost, so lookups and joins that pass this member stop there, and the ring "
+        "is broken at this place until something repairs it.",
+    ),
     "pointers-mutual": Meaning(
         "neighbours disagree",
         "At rest, every member's right neighbour should name that member as its left neighbour. Here a member "
@@ -68,8 +79,8 @@ MEANINGS: dict[str, Meaning] = {
     ),
     "progress": Meaning(
         "the run never settles",
-        "The run did not come to rest within its event limit: the nodes keep sending each other messages "
-        "(a livelock) instead of finishing the joins.",
+        "The run did not come to rest within its event limit, or was still changing at the end of its settle "
+        "window: the nodes keep sending each other messages (a livelock) instead of finishing the joins.",
     ),
 }
 
@@ -102,6 +113,12 @@ def describe_step(e: Event) -> str:
         return f"node {e.node} receives {e.message.describe()} from {e.message.src}"
     if e.kind == "timer":
         return f"node {e.node}'s timer {e.timer} fires"
+    if e.kind == "leave":
+        return f"node {e.node} begins to leave"
+    if e.kind == "crash":
+        return f"node {e.node} crashes"
+    if e.kind == "drop":
+        return f"{e.message.describe()} from {e.message.src} reaches node {e.node}, which is gone, and is lost"
     return f"node {e.node} sends {e.message.describe()} to {e.message.dst}"
 
 

@@ -33,6 +33,7 @@ class Style:
         "violation": "1;31",  # bold red
         "blamed": "1;31",  # a pointer change the checkers blame at the violation
         "ok": "1;32",
+        "churn": "1;35",  # bold magenta: leaves, crashes and lost messages
     }
 
     def __init__(self, colour: bool) -> None:
@@ -94,6 +95,9 @@ def describe_latency(model: object) -> str:
     return f"{model.kind}({args})"  # type: ignore[attr-defined]
 
 
+_FAULT_WORDS = {"lost": "LOST", "partitioned": "LOST: partition"}
+
+
 def _node(n: int, width: int, right_align: bool, style: Style, focus: frozenset) -> str:
     text = str(n)
     pad = " " * max(0, width - len(text))
@@ -127,13 +131,25 @@ def format_event(
     head = style(f"#{e.seq:<4}", "broke" if broke else "seq") + " " + style(f"t={_t(e.time):<8}", "time") + " "
     if e.kind == "send":
         msg = e.message
-        arrive = "lost: no such node" if e.arrive is None else f"arrives t={_t(e.arrive)}"
+        if e.fault in _FAULT_WORDS:
+            arrive = _FAULT_WORDS[e.fault]
+        elif e.fault == "duplicated":
+            arrive = f"DUPLICATED: arrives t={_t(e.arrive)} and again t={_t(e.again)}"
+        else:
+            arrive = "lost: no such node" if e.arrive is None else f"arrives t={_t(e.arrive)}"
         text = f"{_node(msg.src, 5, True, style, focus)} -> {_node(msg.dst, 5, False, style, focus)} {_message(msg, style)}  ({arrive})"
     elif e.kind == "deliver":
         msg = e.message
         text = f"{_node(msg.dst, 5, True, style, focus)} <- {_node(msg.src, 5, False, style, focus)} {_message(msg, style)}"
     elif e.kind == "join":
         text = f"{_node(e.node, 5, True, style, focus)} starts joining"
+    elif e.kind == "leave":
+        text = f"{_node(e.node, 5, True, style, focus)} " + style("LEAVES", "churn")
+    elif e.kind == "crash":
+        text = f"{_node(e.node, 5, True, style, focus)} " + style("CRASHES", "churn")
+    elif e.kind == "drop":
+        msg = e.message
+        text = f"{_node(msg.dst, 5, True, style, focus)} x- {_node(msg.src, 5, False, style, focus)} {_message(msg, style)}  (" + style("lost: node is gone", "churn") + ")"
     else:
         text = f"{_node(e.node, 5, True, style, focus)} timer {e.timer} fires"
     if e.changes:

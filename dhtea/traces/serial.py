@@ -1,7 +1,11 @@
 """Trace files: the one place where dhtea's objects become JSON and back.
 
 A trace file holds the protocol name, the scenario (seed included), the event
-trace, the violations and the final node views. It is versioned: `format` is
+trace, the violations and the final node views. Churn and faults are optional
+fields, written only when a run has them (`scenario.churn`, `scenario.settle`,
+the network's `loss`, `duplicate`, `fates`, `partitions`, `faults_until`; an
+event's `fault` and `again`; a view's `leaving` and `gone`): absent means none,
+so a file written before they existed reads and replays exactly as it did. It is versioned: `format` is
 `dhtea-trace` and `version` is `TRACE_VERSION`. Writing is canonical (sorted
 keys, fixed separators), so the same run always gives the same bytes.
 
@@ -21,10 +25,11 @@ import attrs
 
 from dhtea.traces.files import read_json, write_text_atomic
 from dhtea.core.messages import Message
-from dhtea.core.network import LATENCY_MODELS, LinkLatency, Network
-from dhtea.core.scenario import Join, JoinSchedule, Scenario
+from dhtea.core.network import LATENCY_MODELS, LinkLatency, Network, Partition
+from dhtea.core.scenario import Crash, Join, JoinSchedule, Leave, Scenario
 from dhtea.core.trace import DEFAULT_INVARIANTS, STATUSES, Event, RunResult
 from invariants import VIEW_FIELDS, NodeView, Violation, valid_view_value
+from invariants import view_to_dict as _view_to_dict
 
 TRACE_FORMAT = "dhtea-trace"
 TRACE_VERSION = 2
@@ -51,19 +56,38 @@ def latency_to_dict(model: Any) -> dict:
 
 def scenario_to_dict(s: Scenario) -> dict:
     net = s.network
-    return {
+    network = {
+        "latency": latency_to_dict(net.latency),
+        "links": [{"src": k.src, "dst": k.dst, "latency": latency_to_dict(k.latency)} for k in net.links],
+        "delays": list(net.delays),
+        "fifo": net.fifo,
+    }
+    # Fault fields only when set: a fault-free scenario is written as before they existed.
+    if net.loss:
+        network["loss"] = net.loss
+    if net.duplicate:
+        network["duplicate"] = net.duplicate
+    if net.fates:
+        network["fates"] = list(net.fates)
+    if net.partitions:
+        network["partitions"] = [
+            {"start": p.start, "end": p.end, "side_a": list(p.side_a), "side_b": list(p.side_b)} for p in net.partitions
+        ]
+    if net.faults_until is not None:
+        network["faults_until"] = net.faults_until
+    out = {
         "ring": list(s.ring),
         "joins": [{"node": j.node, "at": j.at, "bootstrap": j.bootstrap} for j in s.joins],
-        "network": {
-            "latency": latency_to_dict(net.latency),
-            "links": [{"src": k.src, "dst": k.dst, "latency": latency_to_dict(k.latency)} for k in net.links],
-            "delays": list(net.delays),
-            "fifo": net.fifo,
-        },
+        "network": network,
         "seed": s.seed,
         "max_events": s.max_events,
         "deadline": s.deadline,
     }
+    if s.churn:
+        out["churn"] = [{"kind": op.kind, "node": op.node, "at": op.at} for op in s.churn]
+    if s.settle is not None:
+        out["settle"] = s.settle
+    return out
 
 
 def message_to_dict(m: Message) -> dict:
@@ -84,6 +108,10 @@ def event_to_dict(e: Event) -> dict:
         out["arrive"] = e.arrive
     if e.timer is not None:
         out["timer"] = e.timer
+    if e.fault is not None:
+        out["fault"] = e.fault
+    if e.again is not None:
+        out["again"] = e.again
     return out
 
 
@@ -92,7 +120,7 @@ def violation_to_dict(v: Violation) -> dict:
 
 
 def view_to_dict(v: NodeView) -> dict:
-    return {"id": v.id, "left": v.left, "right": v.right, "member": v.member, "busy": v.busy, "queue": list(v.queue)}
+    return _view_to_dict(v)
 
 
 def result_to_dict(r: RunResult) -> dict:
@@ -172,6 +200,11 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> Scenario:
             ],
             delays=_field(net, "delays", f"{where}.network"),
             fifo=_bool(_field(net, "fifo", f"{where}.network"), "fifo"),
+            loss=_number(net.get("loss", 0.0), "loss"),
+            duplicate=_number(net.get("duplicate", 0.0), "duplicate"),
+            fates=_list(net.get("fates", []), "fates"),
+            partitions=[_partition(p) for p in _list(net.get("partitions", []), "partitions")],
+            faults_until=net.get("faults_until"),
         )
         joins = [
             Join(_field(j, "node", "join"), _field(j, "at", "join"), _field(j, "bootstrap", "join"))
@@ -184,6 +217,8 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> Scenario:
             seed=_field(d, "seed", where),
             max_events=_field(d, "max_events", where),
             deadline=_field(d, "deadline", where),
+            churn=[_departure(op) for op in _list(d.get("churn", []), "churn")],
+            settle=d.get("settle"),
         )
     except TraceFileError:
         raise
@@ -191,6 +226,31 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> Scenario:
         raise TraceFileError(f"invalid {where}: missing field {exc}") from None
     except (TypeError, ValueError) as exc:
         raise TraceFileError(f"invalid {where}: {reason(exc)}") from None
+
+
+def _list(value: object, name: str) -> list:
+    if not isinstance(value, list):
+        raise ValueError(f"{name} should be a list, got {value!r}")
+    return value
+
+
+def _partition(d: object) -> Partition:
+    return Partition(
+        _number(_field(d, "start", "partition"), "start"),
+        _number(_field(d, "end", "partition"), "end"),
+        _list(_field(d, "side_a", "partition"), "side_a"),
+        _list(_field(d, "side_b", "partition"), "side_b"),
+    )
+
+
+_DEPARTURES = {"leave": Leave, "crash": Crash}
+
+
+def _departure(d: object) -> Leave | Crash:
+    kind = _field(d, "kind", "churn")
+    if kind not in _DEPARTURES:
+        raise ValueError(f"a churn operation's kind is leave or crash, got {kind!r}")
+    return _DEPARTURES[kind](_field(d, "node", "churn"), _number(_field(d, "at", "churn"), "at"))
 
 
 def message_from_dict(d: dict) -> Message:
@@ -235,7 +295,8 @@ def _tupled(value: object) -> object:
     return tuple(value) if isinstance(value, list) else value
 
 
-_EVENT_KINDS = ("join", "send", "deliver", "timer")
+_EVENT_KINDS = ("join", "send", "deliver", "timer", "leave", "crash", "drop")
+_FAULTS = (None, "lost", "partitioned", "duplicated")
 
 
 def event_from_dict(d: dict) -> Event:
@@ -243,9 +304,12 @@ def event_from_dict(d: dict) -> Event:
     kind = d["kind"]
     if kind not in _EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
-    if kind in ("send", "deliver") and "msg" not in d:
+    if kind in ("send", "deliver", "drop") and "msg" not in d:
         raise ValueError(f"a {kind} event needs a 'msg'")
     arrive = d.get("arrive")
+    fault, again = d.get("fault"), d.get("again")
+    if fault not in _FAULTS:
+        raise ValueError(f"unknown message fault {fault!r}")
     return Event(
         seq=_id(d["seq"]),
         time=_number(d["t"], "event time 't'"),
@@ -255,6 +319,8 @@ def event_from_dict(d: dict) -> Event:
         changes=tuple(_change(c) for c in d.get("changes", ())),
         arrive=None if arrive is None else _number(arrive, "'arrive'"),
         timer=d.get("timer"),
+        fault=fault,
+        again=None if again is None else _number(again, "'again'"),
     )
 
 
@@ -294,7 +360,7 @@ def _check_event_nodes(e: Event, nodes: set[int]) -> None:
     # A send may name a node outside the run (the message is lost); nothing else may.
     if e.node not in nodes or (e.message is not None and e.message.src not in nodes):
         raise ValueError(f"event #{e.seq} names a node that is not part of the scenario")
-    if e.kind == "deliver" and e.message.dst not in nodes:
+    if e.kind in ("deliver", "drop") and e.message.dst not in nodes:
         raise ValueError(f"event #{e.seq} delivers to {e.message.dst}, not a node of the scenario")
 
 
