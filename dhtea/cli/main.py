@@ -19,6 +19,7 @@ from dhtea.core.scenario import Join, JoinSchedule, Scenario
 from dhtea.traces.serial import TraceFileError, read_trace, reason, save_trace
 from dhtea.drivers.simulator import simulate
 from dhtea.strategies import initial_rings, scenarios
+from dhtea.search.continuing import continue_to_rest
 from dhtea.show.report import write_report
 from dhtea.traces.states import TraceStateError, blamed_changes
 from dhtea.show.timeline import PLAIN, Style, format_result, format_timeline, style_for
@@ -234,7 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    path = write_report(args.inputs, args.out, args.title)
+    path = write_report(args.inputs, args.out, args.title, continue_run=continue_to_rest)
     print(f"report written to {path}")
     return 0
 

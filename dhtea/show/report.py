@@ -4,8 +4,14 @@ Everything on the page comes from the files given: the hunt summary
 (`hunt.json`) and the trace files. The ring pictures are rebuilt from each
 trace's scenario and recorded changes (`states`), the pointers drawn red are
 the ones the invariant checkers blame (`states.blamed_pointers`), the words come
-from `explain`. The page is plain HTML with inline CSS and SVG: no script, no
-network, and the same files always give the same bytes.
+from `explain`. The page is plain HTML with inline CSS and SVG and one small
+inline script for the step-through view (`steps`): no network, and the same
+files always give the same bytes.
+
+The one thing not read from the files is the run past a violation: a trace of
+a failing run stops right after it, and `continue_run` (given by the caller,
+see `dhtea.search.continuing`) runs the same scenario on to rest so the
+pictures show where the bug leads.
 """
 
 from __future__ import annotations
@@ -13,16 +19,17 @@ from __future__ import annotations
 import html
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import attrs
 
 from dhtea.show import explain
 from dhtea.traces.files import write_text_atomic
 from dhtea.traces.huntfile import SUMMARY_NAME, HuntFileError, HuntSummary, is_summary, read_json, summary_from_data
-from dhtea.show.reportstyle import CSS, MSC_LEGEND, RING_LEGEND
+from dhtea.show.reportstyle import CSS, MSC_LEGEND, RING_LEGEND, STEP_LEGEND
 from dhtea.show.ringpicture import ring_picture
 from dhtea.show.sequence import sequence_diagram
+from dhtea.show.steps import SCRIPT, Continuation, stepper
 from dhtea.traces.serial import TraceFile, read_trace
 from dhtea.traces.states import TraceStateError, blamed_pointers, views_after
 from dhtea.show.timeline import describe_scenario, format_timeline
@@ -75,9 +82,19 @@ def default_output(paths: Sequence[str | os.PathLike]) -> Path:
     return Path("reports") / f"{name}.html"
 
 
-def write_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike | None = None, title: str | None = None) -> Path:
+#: Given a trace file, the rest of its run past the file's end (or why there is none).
+ContinueRun = Callable[[TraceFile], Continuation]
+
+
+def write_report(
+    paths: Sequence[str | os.PathLike],
+    out: str | os.PathLike | None = None,
+    title: str | None = None,
+    *,
+    continue_run: ContinueRun | None = None,
+) -> Path:
     parts = load(paths)
-    return write_text_atomic(out if out is not None else default_output(paths), render(parts, title))
+    return write_text_atomic(out if out is not None else default_output(paths), render(parts, title, continue_run=continue_run))
 
 
 # -- the page -------------------------------------------------------------------
@@ -87,7 +104,9 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def render(parts: Sequence[Part], title: str | None = None) -> str:
+def render(parts: Sequence[Part], title: str | None = None, *, continue_run: ContinueRun | None = None) -> str:
+    """The page. `continue_run`: how to get each failing run past the end of its
+    trace file, for the pictures after the violation (None: not shown)."""
     protocols = sorted({tf.protocol for p in parts for tf in p.traces} | {p.hunt.protocol for p in parts if p.hunt})
     title = title or ("dhtea report: " + ", ".join(protocols))
     body, n = [], 0
@@ -98,7 +117,8 @@ def render(parts: Sequence[Part], title: str | None = None) -> str:
         for k, tf in enumerate(part.traces, 1):
             n += 1
             heading = f"Bug {k}" if part.hunt is not None else tf.path.name
-            body.append(trace_section(tf, heading, f"trace-{n}"))
+            after = continue_run(tf) if continue_run is not None else None
+            body.append(trace_section(tf, heading, f"trace-{n}", after))
     sources = ", ".join(f"<code>{esc(p.hunt.path if p.hunt else p.traces[0].path)}</code>" for p in parts)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -106,7 +126,7 @@ def render(parts: Sequence[Part], title: str | None = None) -> str:
         f"<style>{CSS}</style>\n</head>\n<body>\n<main>\n<h1>{esc(title)}</h1>\n"
         f"<p class=\"sub\">Made by <code>dhtea report</code> from {sources}. Every picture below is drawn from these files.</p>\n"
         + "\n".join(body)
-        + "\n</main>\n</body>\n</html>\n"
+        + f"\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )
 
 
@@ -157,14 +177,21 @@ class Snapshot:
     at_violation: bool = False
 
 
-def snapshots(tf: TraceFile) -> list[Snapshot]:
+def _continued(after: Continuation | None) -> bool:
+    return after is not None and bool(after.events)
+
+
+def snapshots(tf: TraceFile, after: Continuation | None = None) -> list[Snapshot]:
     """The ring before the first event, right after the first violation, and at
-    the end; moments that show the same state are merged into one picture.
+    the end (of the run continued past the file's end, when `after` has it);
+    moments that show the same state are merged into one picture.
 
     The checks that decide which pointers are wrong are the safety invariants,
     plus the at-rest ones for a moment when the run is at rest.
     """
     events, violations, scenario = tf.events, tf.violations, tf.scenario
+    if _continued(after):
+        return _snapshots_continued(tf, after)
     last = events[-1].seq if events else -1
     moments = [("before the first event (t=0)", -1, SAFETY, frozenset(), False)]
     if violations:
@@ -194,11 +221,28 @@ def snapshots(tf: TraceFile) -> list[Snapshot]:
     return shots
 
 
-def trace_section(tf: TraceFile, heading: str, anchor: str) -> str:
-    """One run: what broke and why, the ring pictures, the sequence diagram,
-    the scenario, the replay command and the text timeline."""
+def _snapshots_continued(tf: TraceFile, after: Continuation) -> list[Snapshot]:
+    """As `snapshots`, with the end taken from the run continued past the
+    violation: where the bug leads once nothing is left in flight."""
+    end_words = {"rest": "at rest", "deadline": "at the deadline", "max-events": "at the event limit"}.get(after.status, str(after.status))
+    shots = [s for s in snapshots(tf) if "at the end" not in s.caption or s.at_violation]
+    shots = [attrs.evolve(s, caption=s.caption.split("; also at the end")[0]) for s in shots]
+    everything = tf.events + after.events
+    views = views_after(tf.scenario, everything, everything[-1].seq)
+    checks = DEFAULT if after.status in ("rest", "deadline") else SAFETY
+    involved = frozenset(n for v in after.violations for n in v.nodes)
+    caption = (f"At the end, t={_t(after.end_time)} ({end_words}): the same run, continued past the violation "
+               f"(the trace file stops at it)")
+    end = Snapshot(caption, views, frozenset(blamed_pointers(views, tf.scenario.nodes, checks)), involved)
+    return shots + [end]
+
+
+def trace_section(tf: TraceFile, heading: str, anchor: str, after: Continuation | None = None) -> str:
+    """One run: what broke and why, the ring pictures, the step-through view
+    with the sequence diagram, the scenario, the replay command and the text
+    timeline. `after`: the run past the file's end, if it went on."""
     first = tf.violations[0] if tf.violations else None
-    shots = snapshots(tf)
+    shots = snapshots(tf, after)
     if first is not None:
         title = f"{heading} &middot; {esc(first.invariant)}: {esc(explain.meaning(first.invariant).title)}"
     else:
@@ -214,12 +258,11 @@ def trace_section(tf: TraceFile, heading: str, anchor: str) -> str:
         _verdict(tf, shots),
         "<h3>The ring</h3>", RING_LEGEND,
         "<div class=\"rings\">", *(_figure(s) for s in shots), "</div>",
-        "<h3>The messages</h3>", MSC_LEGEND,
-        "<div class=\"diagram\">", sequence_diagram(scenario, events, tf.violations, stopped=_stopped(tf)), "</div>",
+        *_steps_and_messages(tf, anchor, after),
         _scenario_and_replay(tf),
         "<details>",
         "<summary>The timeline as text (as <code>dhtea show</code> prints it)</summary>",
-        _timeline(tf),
+        _timeline(tf, after),
         "</details>",
         "</section>",
     ])
@@ -232,6 +275,8 @@ def _verdict(tf: TraceFile, shots: Sequence[Snapshot]) -> str:
     key = next((s for s in shots if s.at_violation), shots[-1])
     at_rest = first.invariant in AT_REST_NAMES if first else tf.data.get("status") in ("rest", "deadline")
     story = explain.story(tf.scenario, tf.events, violations, key.views, set(key.blamed), at_rest)
+    if shots[-1] is not key and "continued past the violation" in shots[-1].caption:
+        story.append(_where_it_leads(shots[-1]))
     items = "".join(f"<li>{esc(s)}</li>" for s in story)
     if first is None:
         return f"<div class=\"verdict ok\">\n<p class=\"headline\">Every invariant held.</p>\n<ul class=\"story\">{items}</ul>\n</div>"
@@ -251,6 +296,26 @@ def _verdict(tf: TraceFile, shots: Sequence[Snapshot]) -> str:
         f"<p><b>The checkers report</b></p>\n<ul class=\"checker\">{checker}</ul>",
         "</div>",
     ])
+
+
+def _where_it_leads(end: Snapshot) -> str:
+    """The ring once the run, left to go on past the violation, came to its end."""
+    views = end.views
+    walk = explain.ring_walk(views)
+    on_cycle = {int(n) for n in walk.split(" → ") if n.isdigit()}
+    members = sorted(n for n, v in views.items() if v.member)
+    left_out = [n for n in members if n not in on_cycle]
+    joiners = sorted(n for n, v in views.items() if not v.member)
+    words = [f"Left to run on past the violation, the run ends as the last picture shows; "
+             f"following right pointers: {walk}"]
+    if left_out:
+        many = len(left_out) > 1
+        words.append(f"member{'s' if many else ''} {', '.join(map(str, left_out))} {'are' if many else 'is'} never "
+                     f"reached that way: the ring is split")
+    if joiners:
+        many = len(joiners) > 1
+        words.append(f"node{'s' if many else ''} {', '.join(map(str, joiners))} never became {'members' if many else 'a member'}")
+    return "; ".join(words) + "."
 
 
 def _scenario_and_replay(tf: TraceFile) -> str:
@@ -285,7 +350,27 @@ def _figure(shot: Snapshot) -> str:
     return f"<figure>\n{picture}\n<figcaption>{esc(shot.caption)}</figcaption>\n{table}\n</figure>\n"
 
 
-def _stopped(tf: TraceFile) -> str:
+def _steps_and_messages(tf: TraceFile, anchor: str, after: Continuation | None) -> list[str]:
+    """The step-through panel and, under it, the sequence diagram it marks."""
+    events = tf.events
+    extra = after.events if _continued(after) else ()
+    stopped = _stopped(tf, after)
+    file_end = events[-1].seq if extra and events else None
+    diagram = sequence_diagram(tf.scenario, events + extra, tf.violations, stopped=stopped, file_end=file_end)
+    return [
+        "<h3>Step through the run</h3>", STEP_LEGEND,
+        stepper(tf.scenario, events, tf.violations, after, anchor),
+        "<h3>The messages</h3>", MSC_LEGEND,
+        "<div class=\"diagram\">", diagram, "</div>",
+    ]
+
+
+def _stopped(tf: TraceFile, after: Continuation | None = None) -> str:
+    if _continued(after):
+        end = _t(after.end_time)
+        how = {"rest": f"at rest at t={end}, nothing left in flight", "deadline": f"the deadline, t={end}",
+               "max-events": f"the event limit, t={end}"}.get(after.status, f"t={end}")
+        return f"End: {how}. The trace file stops right after the violation; the rows below its end are the same run, continued."
     status, end = tf.data.get("status"), _t(tf.data.get("end_time", 0))
     in_flight = " Dashed arrows: messages still in flight."
     return {
@@ -296,16 +381,27 @@ def _stopped(tf: TraceFile) -> str:
     }.get(status, f"End: t={end}.")
 
 
-def _timeline(tf: TraceFile) -> str:
+def _timeline(tf: TraceFile, after: Continuation | None = None) -> str:
+    """The text timeline; each event's line carries its `data-seq`, for the stepper."""
     broke = {v.event for v in tf.violations}
-    lines = []
-    for line in format_timeline(tf.events, tf.violations):
+    lines = [_timeline_lines(format_timeline(tf.events, tf.violations), broke)]
+    if _continued(after):
+        lines.append(esc(f"-- the trace file ends here; the same run, continued to {after.status}: --"))
+        lines.append(_timeline_lines(format_timeline(after.events, after.violations), set()))
+    return "<pre class=\"timeline\">" + "\n".join(x for x in lines if x) + "</pre>"
+
+
+def _timeline_lines(lines: Sequence[str], broke: set[int]) -> str:
+    out = []
+    for line in lines:
         seq = line[1:].split(" ", 1)[0] if line.startswith("#") else ""
         text = esc(line)
         if line.startswith("!!") or (seq.isdigit() and int(seq) in broke):
             text = f"<mark class=\"broke\">{text}</mark>"
-        lines.append(text)
-    return "<pre class=\"timeline\">" + "\n".join(lines) + "</pre>"
+        if seq.isdigit():
+            text = f"<span class=\"tl\" data-seq=\"{seq}\">{text}</span>"
+        out.append(text)
+    return "\n".join(out)
 
 
 def _facts(rows: Sequence[tuple[str, str]]) -> str:

@@ -26,6 +26,13 @@ MSC_LEGEND = (
     f"{_swatch('#6b7280', True)}still in flight when the run stopped. The red band is the step after which the invariant broke.</p>"
 )
 
+STEP_LEGEND = (
+    "<p class=\"legend\">Walk the run one event at a time: drag the slider, use the buttons, or press ← and → "
+    "(Home and End jump to the ends). The ring shows the state right after the chosen event; the event's row in the "
+    "message diagram below (and its line in the text timeline) turns yellow and its arrow is drawn bold. Past the "
+    "violation the run goes on to where the bug leads.</p>"
+)
+
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#111827;margin:0;background:#f3f4f6}
 main{max-width:1260px;margin:0 auto;padding:16px 22px 60px}
@@ -61,4 +68,20 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",san
 svg .note{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace}
 svg .msg-label,svg .node-note{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
 details{margin-top:12px}
+.stepper{display:flex;flex-wrap:wrap;gap:8px 22px;position:sticky;top:0;z-index:2;background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:6px 12px;margin-bottom:10px;box-shadow:0 2px 6px rgba(0,0,0,.08)}
+.step-rings{width:300px;height:280px}
+.step-side{flex:1 1 420px;min-width:0}
+.step-controls button{font:inherit;font-size:13.5px;margin:0 6px 6px 0;padding:3px 10px;border:1px solid #9ca3af;border-radius:6px;background:#f9fafb;cursor:pointer}
+.step-slider{width:100%;margin:4px 0}
+.step-count{margin:0;color:#4b5563;font-size:13px}
+.step-info{font-size:14px;margin-top:4px}
+.step-info code{white-space:pre-wrap}
+.step-info .broke-here{color:#dc2626;font-weight:bold}
+.step-info .after-file{color:#6b7280;font-style:italic}
+[hidden]{display:none!important}
+svg .cursor{fill:#facc15;fill-opacity:.38;display:none}
+svg .cursor.on{display:inline}
+svg .message.on line,svg .message.on path{stroke-width:4}
+svg .message.on .msg-label{font-weight:bold}
+.timeline .tl.on{background:#fde68a}
 """

@@ -9,7 +9,9 @@ link delivered in the other order than sent are drawn orange ("overtakes"):
 their arrows cross. Messages still in flight when the run stopped end dashed
 at the bottom. The step after which an invariant broke has a red band, and the
 nodes the violation names have red headers. The column on the right says what
-each step changed.
+each step changed. When the run went on past the end of its trace file, a
+dashed line marks where the file ends. Every event has a hidden `cursor`
+band (`data-seq`) that the report's stepper shows for the step it is on.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dhtea.core.trace import Event
 from invariants import Violation
 
 COLUMN, ROW, SEND_GAP, AXIS, HEADER, NOTES = 150, 30, 18, 78, 58, 300
+FILE_END_GAP = 26  # room above the first row past the trace file's end, for the line saying so
 NOTE_CHAR = 7.2  # width of one character of the notes column (11.5px monospace), generously
 LABEL_CHAR = 6.4  # average width of one character of a message label (10.5px sans-serif), generously
 KIND_COLOURS = ("#2563eb", "#7c3aed", "#0f766e", "#a16207", "#475569", "#db2777")
@@ -87,8 +90,9 @@ class Layout:
     bottom: float
 
 
-def layout(events: Sequence[Event], tall: Iterable[int] = ()) -> Layout:
-    """`tall`: seqs of events whose row needs a second line (for a label)."""
+def layout(events: Sequence[Event], tall: Iterable[int] = (), gap_after: int | None = None) -> Layout:
+    """`tall`: seqs of events whose row needs a second line (for a label);
+    `gap_after`: the seq after whose row some room is left (the file's end)."""
     rows = step_rows(events)
     tall_rows = {rows[s] for s in tall if s in rows}
     y: dict[int, float] = {}
@@ -98,6 +102,8 @@ def layout(events: Sequence[Event], tall: Iterable[int] = ()) -> Layout:
         if e.kind != "send" or not top:
             if top:
                 at += ROW + SEND_GAP * max(sent - 1, int(len(top) - 1 in tall_rows))
+                if gap_after is not None and e.seq == gap_after + 1:
+                    at += FILE_END_GAP
             top.append(at)
             sent = 0
         if e.kind == "send":
@@ -111,13 +117,21 @@ def layout(events: Sequence[Event], tall: Iterable[int] = ()) -> Layout:
 
 
 def sequence_diagram(
-    scenario: Scenario, events: Sequence[Event], violations: Iterable[Violation], *, stopped: str = ""
+    scenario: Scenario,
+    events: Sequence[Event],
+    violations: Iterable[Violation],
+    *,
+    stopped: str = "",
+    file_end: int | None = None,
 ) -> str:
-    """The diagram as inline SVG. `stopped`: a few words on how the run ended."""
+    """The diagram as inline SVG. `stopped`: a few words on how the run ended;
+    `file_end`: the last event of the trace file, when `events` go on past it."""
     violations = tuple(violations)
     nodes = sorted(scenario.nodes)
     column = {n: AXIS + COLUMN * i + COLUMN / 2 for i, n in enumerate(nodes)}
-    lay = layout(events, tall=[v.event for v in violations[:1]])
+    if file_end is not None and not any(e.seq > file_end for e in events):
+        file_end = None
+    lay = layout(events, tall=[v.event for v in violations[:1]], gap_after=file_end)
     involved = {n for v in violations for n in v.nodes}
     broke_rows = {lay.rows[v.event] for v in violations if v.event in lay.rows}
     arrows = match_messages(events)
@@ -130,11 +144,17 @@ def sequence_diagram(
     bottom = end_line + (40 if in_flight else 0)  # messages still in flight end down here
     height = bottom + 40
 
+    gap_row = lay.rows[next(e.seq for e in events if e.seq > file_end)] if file_end is not None else None
+
     def row_height(row: int) -> float:
-        return (lay.top[row + 1] if row + 1 < len(lay.top) else lay.bottom - 20) - lay.top[row]
+        below = lay.top[row + 1] - (FILE_END_GAP if row + 1 == gap_row else 0) if row + 1 < len(lay.top) else lay.bottom - 20
+        return below - lay.top[row]
 
     body: list[str] = []
     body += _time_bands(events, lay, width, row_height)
+    body += _cursors(events, lay, width, row_height)
+    if file_end is not None:
+        body += _file_end(events, lay, file_end, width, notes_x)
     for row in sorted(broke_rows):
         body.append(svg.rect(0, lay.top[row], width, row_height(row), fill=BROKE, fill_opacity="0.13", class_="broke-band"))
     if any(v.event == -1 for v in violations):
@@ -164,6 +184,32 @@ def sequence_diagram(
         body.append(svg.text(AXIS - 10, bottom + 24, stopped, font_size=12, fill="#374151"))
     label = f"message sequence diagram: {len(nodes)} nodes, {sum(1 for e in events if e.kind == 'send')} messages"
     return svg.document(width, height, body, label, class_="sequence")
+
+
+def _cursors(events: Sequence[Event], lay: Layout, width: float, row_height) -> list[str]:
+    """One hidden band per event, shown by the stepper: a step's whole row, or
+    the strip where a send's arrow leaves."""
+    out = []
+    for e in events:
+        if e.kind == "send":
+            y, h = lay.y[e.seq] - SEND_GAP / 2, SEND_GAP
+        else:
+            row = lay.rows[e.seq]
+            y, h = lay.top[row], row_height(row)
+        out.append(svg.rect(0, y, width, h, class_="cursor", data_seq=e.seq))
+    return out
+
+
+def _file_end(events: Sequence[Event], lay: Layout, file_end: int, width: float, notes_x: float) -> list[str]:
+    """The dashed line where the trace file ends and the continued run begins,
+    labelled in the notes column, where no arrow runs."""
+    first_after = next(e for e in events if e.seq > file_end)
+    y = lay.top[lay.rows[first_after.seq]] - FILE_END_GAP / 2
+    words = f"trace file ends after #{file_end}; below: the run continued"
+    return [
+        svg.line((0, y), (width, y), stroke=BROKE, stroke_width=1.2, stroke_dasharray="8 5", class_="file-end"),
+        svg.text(notes_x, y - 3, words, font_size=11, fill=BROKE, class_="file-end-label"),
+    ]
 
 
 def _time_bands(events: Sequence[Event], lay: Layout, width: float, row_height) -> list[str]:

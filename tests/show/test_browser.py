@@ -1,6 +1,10 @@
 """The report opens in a real browser: headless Chromium renders it to a PNG,
 and the picture is checked for ink, for the red of the violation markers and
-for the blue of the right pointers.
+for the blue of the right pointers. The stepper is driven with key presses
+(dispatched by a script added to a copy of the page, then the page is
+screenshot or its DOM dumped): the ring picture changes, the yellow mark moves
+down the sequence diagram, and the marked row, arrow and timeline line are
+those of the event the keys lead to.
 
 Chromium comes from the distribution's packages. If it is missing, the test
 installs it (`apt-get install chromium`) only when running as root with CI or
@@ -10,7 +14,9 @@ why. The PNG is decoded here with zlib and struct: no imaging library needed.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -19,7 +25,9 @@ from pathlib import Path
 
 import pytest
 
+from dhtea.search.continuing import continue_to_rest
 from dhtea.show.report import write_report
+from dhtea.traces.serial import read_trace
 
 CASE = Path(__file__).parents[1] / "counterexamples" / "classic-3-gap-exclusive.trace.json"
 BROWSERS = ("chromium", "chromium-browser")
@@ -61,14 +69,34 @@ def browser() -> str:
     return found
 
 
-def screenshot(browser: str, page: Path, png: Path, profile: Path) -> None:
+def chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
     cmd = [
         browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", f"--screenshot={png}", "--window-size=1280,2000", page.resolve().as_uri(),
+        f"--user-data-dir={profile}", *args,
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def screenshot(browser: str, page: Path, png: Path, profile: Path, size: str = "1280,2000") -> None:
+    done = chromium(browser, profile, f"--screenshot={png}", f"--window-size={size}", page.resolve().as_uri())
     assert png.is_file(), f"chromium wrote no screenshot (exit {done.returncode}): {done.stderr[-500:]}"
+
+
+def dump_dom(browser: str, page: Path, profile: Path) -> str:
+    done = chromium(browser, profile, "--dump-dom", page.resolve().as_uri())
+    assert "<html" in done.stdout, f"chromium dumped no DOM (exit {done.returncode}): {done.stderr[-500:]}"
+    return done.stdout
+
+
+def pressing(page: Path, keys: list[str], out: Path) -> Path:
+    """A copy of `page` that presses `keys` once loaded, as a reader would on the page.
+    The verdict and the static pictures are hidden, so the stepper and the diagram
+    fit a small (quick to decode) screenshot."""
+    press = "".join(f"document.dispatchEvent(new KeyboardEvent('keydown',{{key:'{k}',bubbles:true}}));" for k in keys)
+    text = page.read_text(encoding="utf-8").replace("</style>", ".verdict,.rings,.legend,h1,.sub{display:none}</style>")
+    out.write_text(text.replace("</body>", f"<script>{press}</script>\n</body>"), encoding="utf-8")
+    return out
 
 
 # -- a tiny PNG reader ------------------------------------------------------------
@@ -155,3 +183,102 @@ def test_report_renders_in_headless_chromium(browser, tmp_path):
     assert ink > 0.02, f"the page looks blank: only {ink:.2%} of it has ink"
     assert counts["red"] > 500, "no red: the violation markers (red pointers, band, outline) did not render"
     assert counts["blue"] > 200, "no blue: the right pointers of the ring pictures did not render"
+
+
+# -- the stepper -------------------------------------------------------------------------
+
+
+def yellow_rows(rows: list[bytes], bpp: int) -> list[int]:
+    """The y of every pixel row where the stepper's yellow mark shows (a wide run of it)."""
+    found = []
+    for y, row in enumerate(rows):
+        n = 0
+        for i in range(0, len(row), 2 * bpp):  # every other pixel is enough for a band this wide
+            r, g, b = row[i], row[i + 1], row[i + 2]
+            if r > 225 and 150 < g < 245 and b < 185 and r - b > 60:
+                n += 1
+        if n > 150:
+            found.append(y)
+    return found
+
+
+# After each key, what the stepper marks: the diagram's band, the arrows, the
+# timeline line, the ring state and the step text shown, and the slider.
+RECORD = """
+function marks(){
+ function all(sel,attr){return [].map.call(document.querySelectorAll(sel),function(e){return e.getAttribute(attr);});}
+ return {band:all('.cursor.on','data-seq'),line:all('.tl.on','data-seq'),
+  arrows:[].map.call(document.querySelectorAll('.message.on'),function(e){return [e.dataset.send,e.dataset.deliver||null];}),
+  ring:all('.step-ring:not([hidden])','data-state'),info:all('.step-info:not([hidden])','data-seq'),
+  slider:document.querySelector('.step-slider').value};
+}
+var log=[marks()];
+KEYS.forEach(function(k){document.dispatchEvent(new KeyboardEvent('keydown',{key:k,bubbles:true}));log.push(marks());});
+var pre=document.createElement('pre');pre.id='steplog';pre.textContent=JSON.stringify(log);document.body.appendChild(pre);
+"""
+
+
+def recorded(browser: str, page: Path, keys: list[str], folder: Path) -> list[dict]:
+    copy = folder / "record.html"
+    script = RECORD.replace("KEYS", json.dumps(keys))
+    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", f"<script>{script}</script>\n</body>"), encoding="utf-8")
+    dom = dump_dom(browser, copy, folder / "profile")
+    found = re.search(r'<pre id="steplog">(.*?)</pre>', dom, re.S)
+    assert found, "the recording script did not run"
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+@pytest.fixture(scope="module")
+def stepper_page(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("stepper")
+    return write_report([CASE], folder / "gap.html", continue_run=continue_to_rest)
+
+
+def test_arrow_keys_step_the_ring_and_move_the_mark_down(browser, stepper_page, tmp_path):
+    shots = {}
+    for presses in (0, 3, 8):
+        page = pressing(stepper_page, ["ArrowRight"] * presses, tmp_path / f"keys{presses}.html")
+        png = tmp_path / f"keys{presses}.png"
+        screenshot(browser, page, png, tmp_path / "profile", "1100,1250")
+        width, height, bpp, rows = read_png(png.read_bytes())
+        shots[presses] = (rows, bpp)
+    before, three, eight = (shots[k][0] for k in (0, 3, 8))
+    bpp = shots[0][1]
+    assert before != three != eight, "pressing → did not change the page"
+    assert yellow_rows(before, bpp) == [], "a step is marked before any key was pressed"
+    at3, at8 = yellow_rows(three, bpp), yellow_rows(eight, bpp)
+    assert at3 and at8, "no yellow mark in the sequence diagram after pressing →"
+    assert min(at8) > max(at3), f"the mark did not move down: rows {at3[0]}-{at3[-1]} then {at8[0]}-{at8[-1]}"
+    # the ring picture of the stepper (top left of its panel, above the diagram) is redrawn
+    top = min(at3) - 40
+    assert any(a != b for a, b in zip(before[:top], eight[:top])), "the ring picture did not change"
+
+
+def test_the_event_the_keys_lead_to_is_the_one_marked(browser, stepper_page, tmp_path):
+    tf = read_trace(CASE)
+    events = tf.events + continue_to_rest(tf).events
+    last = events[-1].seq
+    keys = ["ArrowRight"] * 5 + ["ArrowLeft"] + ["ArrowRight"] * 4 + ["End", "ArrowRight", "Home", "ArrowLeft"]
+    expected = [-1, 0, 1, 2, 3, 4, 3, 4, 5, 6, 7, last, last, -1, -1]  # the step after each key (clamped at the ends)
+    page = stepper_page.read_text(encoding="utf-8")
+    states = json.loads(re.search(r'data-states="([^"]*)"', page).group(1).replace("&quot;", '"'))
+    log = recorded(browser, stepper_page, keys, tmp_path)
+    assert len(log) == len(expected)
+    for key, seq, got in zip(["(none)"] + keys, expected, log):
+        where = f"after {key}, expecting event #{seq}: {got}"
+        assert got["info"] == [str(seq)] and got["slider"] == str(seq), where
+        assert got["ring"] == [str(states[seq + 1])], where
+        if seq < 0:
+            assert got["band"] == got["line"] == got["arrows"] == [], where
+            continue
+        event = events[seq]
+        assert got["band"] == [str(seq)] and got["line"] == [str(seq)], where
+        arrows = [tuple(a) for a in got["arrows"]]
+        if event.kind == "send":
+            assert [a[0] for a in arrows] == [str(seq)], where
+        elif event.kind == "deliver":
+            assert [a[1] for a in arrows] == [str(seq)], where
+        else:
+            assert arrows == [], where
+    # the violation's step shows the red outline picture, and the end the split ring of the continued run
+    assert log[expected.index(7)]["ring"] != log[expected.index(6)]["ring"]

@@ -16,6 +16,7 @@ from dhtea.show import explain, svg
 from dhtea.cli.main import main
 from dhtea.traces.huntfile import HUNT_FORMAT, HUNT_VERSION
 from dhtea.core.network import Network
+from dhtea.search.continuing import continue_to_rest
 from dhtea.show.report import default_output, render, load, snapshots
 from dhtea.show.ringpicture import ring_picture
 from dhtea.core.scenario import Join, JoinSchedule, Scenario
@@ -233,12 +234,15 @@ class _Structure(HTMLParser):
         self.sections: list[str] = []
         self.tags: set[str] = set()
         self.urls: list[str] = []
+        self.scripts: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
         a = dict(attrs)
         if tag == "section":
             self.sections.append(a.get("id", ""))
+        if tag == "script":
+            self.scripts.append(a.get("src", ""))
         for key in ("href", "src"):
             if a.get(key) and not a[key].startswith("#"):
                 self.urls.append(a[key])
@@ -304,9 +308,11 @@ def test_hunt_report_has_the_numbers_and_every_bug(hunt_dir):
 def test_trace_report_content_is_what_the_file_says():
     page = render(load([GAP]))
     s = parse(page)
-    assert "script" not in s.tags and s.urls == []  # nothing to fetch, nothing to run
+    assert s.urls == [] and s.scripts == [""]  # nothing to fetch; one inline script (the stepper), no src
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", page)
-    assert page.count("<svg") == 3  # two ring pictures (the violation is also the end) and the sequence diagram
+    static = page.split("<h3>Step through the run</h3>")[0]
+    assert static.count("<svg") == 2  # two ring pictures (the violation is also the end)
+    assert page.count('class="sequence"') == 1
     assert "<b>gap-exclusive</b> broken at event #7 (t=1); nodes involved: 0, 3, 1, 2." in page
     assert "the gap between members 0 and 3 is claimed by two joiners: 0&#x27;s right names 1, 3&#x27;s left names 2" in page
     assert "<tr><th>initial ring</th><td>[0, 3]</td></tr>" in page
@@ -431,10 +437,10 @@ def test_committed_reports_are_regenerated_from_their_files(monkeypatch):
     """reports/*.html must be what `make reports` makes from the files next to them
     (if this fails after a change to the report code, run `make reports`)."""
     monkeypatch.chdir(ROOT)
-    classic = render(load(["reports/classic"]), "dhtea report: the bugs of classic")
+    classic = render(load(["reports/classic"]), "dhtea report: the bugs of classic", continue_run=continue_to_rest)
     assert classic == (ROOT / "reports" / "classic.html").read_text(encoding="utf-8"), "run `make reports`"
     gap_inputs = ["reports/gapowner"] + sorted(str(p.relative_to(ROOT)) for p in (ROOT / "reports/gapowner").glob("gapowner-on-*.trace.json"))
-    gapowner = render(load(gap_inputs), "dhtea report: gapowner passes")
+    gapowner = render(load(gap_inputs), "dhtea report: gapowner passes", continue_run=continue_to_rest)
     assert gapowner == (ROOT / "reports" / "gapowner.html").read_text(encoding="utf-8"), "run `make reports`"
     assert "3 distinct bug(s) in classic" in classic
     assert "gapowner passed the hunt" in gapowner and gapowner.count("passes: every invariant held") == 3
