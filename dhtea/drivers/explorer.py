@@ -1,0 +1,399 @@
+"""The exhaustive explorer: every reachable state of one small scenario, breadth first.
+
+A state is every node's state, the multiset of messages in flight and the set
+of pending timers (plus, when joins may start at any point, the joins not
+started yet). From a state, every message in flight may be delivered next and
+every pending timer may fire next: time is abstracted away, as in an
+asynchronous network, so the explorer covers every order the simulator could
+produce with any latencies (the network is not FIFO) and timers treated as
+firing after any delay. Handlers must not branch on `ctx.now` or `ctx.rng`:
+the explorer passes the step count as the time and refuses `ctx.rng`.
+
+Breadth first, so the first violation found is a shortest one: fewest steps
+(deliveries, timer firings, and joins when they are events). Safety invariants
+are checked in every new state, on the nodes the step touched (as the
+simulator does); the at-rest invariants in every state with nothing in flight,
+no timers and no join still to start. A state that violates an invariant is a
+dead end: a run stops there. The search stops at the first violation (or, with
+`want`, at the first of the wanted signatures), at `max_states` or
+`max_depth` ("bounded"), or when nothing new is reachable ("complete").
+
+States are compared by fingerprint: each node's `snapshot` (see
+`fingerprint.py`), the sorted messages in flight, the sorted timers.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from typing import Iterable, Literal
+
+import attrs
+
+from dhtea.core.messages import Message
+from dhtea.core.node import CancelTimer, Context, Send, SetTimer
+from dhtea.drivers.fingerprint import clone, snapshot
+from dhtea.protocols import protocol_name
+from invariants import DEFAULT, Invariant, RingView
+
+JoinMode = Literal["start", "any"]
+
+
+class ExploreError(Exception):
+    """The protocol cannot be explored as it is (it uses `ctx.rng`, or its state has no stable value)."""
+
+
+class _NoRandom:
+    """Stands in for `ctx.rng`: exploring a random choice would need every outcome."""
+
+    def __getattr__(self, name: str):
+        raise ExploreError("the protocol uses ctx.rng; the explorer explores only deterministic handlers")
+
+
+_NO_RANDOM = _NoRandom()
+
+
+@attrs.frozen(slots=True)
+class Step:
+    """One transition: `join` (node starts joining through `bootstrap`),
+    `deliver` (`message` reaches `node`) or `timer` (`node`'s `timer` fires)."""
+
+    kind: str
+    node: int
+    message: Message | None = None
+    timer: str | None = None
+    bootstrap: int | None = None
+
+    def describe(self) -> str:
+        if self.kind == "deliver":
+            return f"{self.message.src} -> {self.node} {self.message.describe()}"
+        if self.kind == "timer":
+            return f"{self.node} timer {self.timer}"
+        return f"{self.node} joins via {self.bootstrap}"
+
+
+@attrs.frozen
+class Found:
+    """A violation the explorer reached: the steps from the start (joins at the
+    start included), and for `progress` the cycle that can repeat forever after them."""
+
+    invariant: str
+    nodes: tuple[int, ...]
+    message: str
+    steps: tuple[Step, ...]
+    cycle: tuple[Step, ...] = ()
+
+    @property
+    def deliveries(self) -> int:
+        return sum(1 for s in self.steps + self.cycle if s.kind == "deliver")
+
+
+@attrs.frozen
+class Exploration:
+    """What one exploration saw. `complete` means every reachable state was
+    visited (no bound was hit), so no violation means none in this scenario."""
+
+    protocol: str
+    ring: tuple[int, ...]
+    joins: tuple[tuple[int, int], ...]
+    states: int
+    transitions: int
+    depth: int
+    seconds: float
+    complete: bool
+    found: tuple[Found, ...]  # shortest first, at most one per invariant
+
+    @property
+    def violation(self) -> Found | None:
+        return self.found[0] if self.found else None
+
+
+class _State:
+    __slots__ = ("nodes", "snaps", "views", "inflight", "timers", "pending", "key", "depth")
+
+    def __init__(self, nodes, snaps, views, inflight, timers, pending, depth):
+        self.nodes = nodes
+        self.snaps = snaps  # each node's snapshot, kept so a step recomputes only its own
+        self.views = views
+        self.inflight = inflight
+        self.timers = timers
+        self.pending = pending
+        self.depth = depth
+        self.key = (snaps, inflight, timers, pending)
+
+
+class _Halt(Exception):
+    pass
+
+
+class Explorer:
+    """Explores `protocol` on one scenario: `ring` (initial members) and `joins`
+    ((joiner, bootstrap) pairs). `joins="start"` starts every join at the
+    beginning; `"any"` lets each join start at any point."""
+
+    def __init__(
+        self,
+        protocol: type,
+        ring: Iterable[int],
+        joins: Iterable[tuple[int, int]],
+        *,
+        invariants: Iterable[Invariant] = DEFAULT,
+        join_mode: JoinMode = "start",
+        max_states: int | None = None,
+        max_depth: int | None = None,
+        want: Iterable[str] | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.cls = protocol
+        self.ring = tuple(sorted(ring))
+        self.joins = tuple(joins)
+        self.ids = self.ring + tuple(j for j, _ in self.joins)
+        self.index = {n: i for i, n in enumerate(self.ids)}
+        invariants = tuple(invariants)
+        self.safety = tuple(i for i in invariants if i.when == "always")
+        self.at_rest = tuple(i for i in invariants if i.when == "at_rest")
+        self.join_mode = join_mode
+        self.max_states = max_states
+        self.max_depth = max_depth
+        self.want = None if want is None else frozenset(want)
+        self.progress = progress
+        self._messages: dict[Message, Message] = {}  # one object per distinct message
+        self._order: dict[Message, tuple] = {}
+
+    # -- one step ----------------------------------------------------------------
+
+    def _sort_key(self, msg: Message) -> tuple:
+        key = self._order.get(msg)
+        if key is None:
+            key = self._order[msg] = (msg.dst, msg.src, msg.kind, repr(msg.data))
+        return key
+
+    def _intern(self, msg: Message) -> Message:
+        return self._messages.setdefault(msg, msg)
+
+    def initial(self) -> tuple[_State, list[tuple[Step, list]]]:
+        """The state before any delivery (joins done, in schedule order, when they
+        all start at the beginning), and the join steps with the effects each asked for."""
+        nodes = [self.cls(n) for n in self.ids]
+        ring = self.ring
+        for i, n in enumerate(ring):
+            nodes[i].bootstrap_ring(ring[i - 1], ring[(i + 1) % len(ring)])
+        views = tuple(n.view() for n in nodes)
+        pending = tuple((j, b) for j, b in self.joins)
+        state = _State(tuple(nodes), tuple(snapshot(n) for n in nodes), views, (), (), pending if self.join_mode == "any" else (), 0)
+        record: list[tuple[Step, list]] = []
+        if self.join_mode == "start":
+            for j, b in self.joins:
+                step = Step("join", j, bootstrap=b)
+                state, violation, effects = self.step(state, step, keep_depth=True)
+                record.append((step, effects))
+                if violation is not None:
+                    return state, record
+        return state, record
+
+    def enabled(self, state: _State) -> list[Step]:
+        steps = []
+        last = None
+        for msg in state.inflight:
+            if msg is not last:  # equal copies lead to the same state
+                steps.append(Step("deliver", msg.dst, msg))
+                last = msg
+        for node, name in state.timers:
+            steps.append(Step("timer", node, timer=name))
+        for j, b in state.pending:
+            steps.append(Step("join", j, bootstrap=b))
+        return steps
+
+    def step(self, state: _State, step: Step, keep_depth: bool = False):
+        """The state after `step`, the violation it causes (or None), and the
+        effects the handler asked for (none if it raised: they are not done)."""
+        i = self.index[step.node]
+        node = clone(state.nodes[i])
+        depth = state.depth if keep_depth else state.depth + 1
+        ctx = Context(step.node, float(depth), _NO_RANDOM)  # type: ignore[arg-type]
+        timers = state.timers
+        pending = state.pending
+        inflight = state.inflight
+        crash = None
+        try:
+            if step.kind == "deliver":
+                k = inflight.index(step.message)
+                inflight = inflight[:k] + inflight[k + 1 :]
+                node.on_message(ctx, step.message)
+            elif step.kind == "timer":
+                timers = tuple(t for t in timers if t != (step.node, step.timer))
+                node.on_timer(ctx, step.timer)
+            else:
+                pending = tuple(p for p in pending if p[0] != step.node)
+                node.on_join(ctx, step.bootstrap)
+        except ExploreError:
+            raise
+        except Exception as exc:  # a crashing handler is a bug found, as in the simulator
+            crash = exc
+        nodes = state.nodes[:i] + (node,) + state.nodes[i + 1 :]
+        before = state.views[i]
+        after = node.view()
+        views = state.views if after == before else state.views[:i] + (after,) + state.views[i + 1 :]
+        effects = ctx.effects if crash is None else []
+        if crash is None:
+            added = []
+            timer_set = set(timers)
+            for effect in effects:
+                if isinstance(effect, Send):
+                    if effect.message.dst in self.index:  # to a node outside the run: lost
+                        added.append(self._intern(effect.message))
+                elif isinstance(effect, SetTimer):
+                    timer_set.add((step.node, effect.name))
+                elif isinstance(effect, CancelTimer):
+                    timer_set.discard((step.node, effect.name))
+            if added:
+                inflight = tuple(sorted(inflight + tuple(added), key=self._sort_key))
+            timers = tuple(sorted(timer_set))
+        snap = snapshot(node)
+        snaps = state.snaps if snap == state.snaps[i] else state.snaps[:i] + (snap,) + state.snaps[i + 1 :]
+        new = _State(nodes, snaps, views, inflight, timers, pending, depth)
+        if crash is not None:
+            text = f"node {step.node} raised {type(crash).__name__}: {crash}"
+            return new, ("handler-error", (step.node,), text), effects
+        violation = None
+        if after != before and self.safety:
+            violation = self._check(new, step.node, before.member != after.member)
+        if violation is None and not inflight and not timers and not pending and self.at_rest:
+            ring = self._ring(new)
+            violation = self._first(self.at_rest, ring, self.ids)
+        return new, violation, effects
+
+    def _ring(self, state: _State) -> RingView:
+        return RingView(self.ids, state.views)
+
+    def _check(self, state: _State, node: int, moved: bool):
+        ring = self._ring(state)
+        nodes: tuple[int, ...] = (node,)
+        if moved:
+            around = {node, ring.prev_member(node), ring.next_member(node)}
+            nodes = tuple(sorted(n for n in around if n is not None))
+        return self._first(self.safety, ring, nodes)
+
+    @staticmethod
+    def _first(invariants, ring, nodes):
+        for inv in invariants:
+            for finding in inv.check(ring, nodes):
+                return (inv.name, tuple(finding.nodes), finding.message)
+        return None
+
+    def replay(self, steps: Iterable[Step]) -> _State:
+        """The state after `steps` from the start (the start's own join steps skipped)."""
+        state, joined = self.initial()
+        for step in tuple(steps)[len(joined) :]:
+            state, _, _ = self.step(state, step)
+        return state
+
+    # -- the search ----------------------------------------------------------------
+
+    def run(self) -> Exploration:
+        started = time.perf_counter()
+        start, joined = self.initial()
+        head = tuple(step for step, _ in joined)
+        parents = array("q", [-1])
+        labels: list[Step | None] = [None]
+        seen = {start.key: 0}
+        found: dict[str, Found] = {}
+        edges = array("q")
+        lo = array("q", [0])  # edges of state i: edges[lo[i]:hi[i]], once expanded
+        hi = array("q", [0])
+        # A state can come to rest (as far as this search knows) if it is at rest,
+        # violating (a run stops there) or not expanded; the liveness pass starts from these.
+        settled = bytearray()
+        transitions = 0
+        complete = True
+        depth = 0
+
+        def path(index: int) -> tuple[Step, ...]:
+            out = []
+            while index > 0:
+                out.append(labels[index])
+                index = parents[index]
+            return head + tuple(reversed(out))
+
+        def record(violation, index: int) -> bool:
+            name, nodes, text = violation
+            if name not in found and (self.want is None or name in self.want):
+                found[name] = Found(name, nodes, text, path(index))
+            return self.want is None or self.want <= found.keys()
+
+        at_rest = not start.inflight and not start.timers and not start.pending
+        violation = self._first(self.safety, self._ring(start), self.ids)
+        if violation is None and at_rest and len(joined) == len(self.joins):
+            violation = self._first(self.at_rest, self._ring(start), self.ids)
+        settled.append(True)  # until expanded
+        frontier = [] if violation is not None else [(0, start)]
+        try:
+            if violation is not None and record(violation, 0):
+                raise _Halt
+            while frontier:
+                nxt = []
+                for index, state in frontier:
+                    if self.max_depth is not None and state.depth >= self.max_depth:
+                        complete = False
+                        continue
+                    first = len(edges)
+                    for step in self.enabled(state):
+                        new, violation, _ = self.step(state, step)
+                        transitions += 1
+                        target = seen.get(new.key)
+                        if target is None:
+                            if self.max_states is not None and len(parents) >= self.max_states:
+                                complete = False
+                                raise _Halt
+                            target = len(parents)
+                            seen[new.key] = target
+                            parents.append(index)
+                            labels.append(step)
+                            lo.append(0)
+                            hi.append(0)
+                            settled.append(True)
+                            depth = max(depth, new.depth)
+                            if violation is not None:
+                                if record(violation, target):
+                                    raise _Halt
+                            elif new.inflight or new.timers or new.pending:
+                                nxt.append((target, new))
+                        edges.append(target)
+                    lo[index], hi[index] = first, len(edges)
+                    settled[index] = False
+                frontier = nxt
+        except _Halt:
+            pass
+        states = len(parents)
+        if self.progress and (not found if self.want is None else "progress" in self.want):
+            from dhtea.drivers.lasso import stuck_lasso  # the liveness pass
+
+            lasso = stuck_lasso(lo, hi, edges, settled)
+            if lasso is not None:
+                index, walk, cycle = lasso
+                prefix = path(index)
+                state = self.replay(prefix)
+                moves = []
+                for k in walk + cycle:
+                    step = self.enabled(state)[k]
+                    moves.append(step)
+                    state, _, _ = self.step(state, step)
+                prefix += tuple(moves[: len(walk)])
+                turn = tuple(moves[len(walk) :])
+                nodes = tuple(sorted({s.node for s in turn}))
+                found["progress"] = Found(
+                    "progress", nodes,
+                    f"after {len(prefix)} step(s) no run can come to rest any more: the next {len(turn)} "
+                    "step(s) lead back to the same state and can repeat forever",
+                    prefix, turn,
+                )
+        ordered = tuple(sorted(found.values(), key=lambda f: (len(f.steps) + len(f.cycle), f.invariant)))
+        return Exploration(
+            protocol_name(self.cls), self.ring, self.joins, states, transitions, depth,
+            time.perf_counter() - started, complete, ordered,
+        )
+
+
+def explore(protocol: type, ring: Iterable[int], joins: Iterable[tuple[int, int]], **options) -> Exploration:
+    """Explore every reachable state of one scenario; see `Explorer`."""
+    return Explorer(protocol, ring, joins, **options).run()
