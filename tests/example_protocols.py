@@ -99,3 +99,68 @@ class NoIdConstructor:
 
     def view(self):
         pass
+
+
+# -- protocols that never come to rest (the explorer and the simulator report `progress`) --
+
+from dhtea.protocols.gapowner import GapOwner  # noqa: E402
+
+
+class WrapAround(GapOwner):
+    """gapowner with plain `<` instead of ring arithmetic: a joiner beyond the
+    largest member (or below the smallest) is never inside any gap, so its
+    request goes round the ring forever."""
+
+    def _serve(self, ctx, *_):
+        while not self.busy and self.queue:
+            j = self.queue.popleft()
+            if self.id < j < self.right:
+                self.busy = True
+                ctx.send(self.right, "CHANGE_NEIGHBOUR", joiner=j)
+                ctx.send(j, "NEW_NEIGHBOUR", side="left")
+                self.right = j
+            else:
+                ctx.send(self.right, "CONNECT", joiner=j)
+
+
+class Forgetful(GapOwner):
+    """Never releases the gap owner's lock; a member that is busy refuses a
+    join, and the refused joiner retries after a timer, forever."""
+
+    def on_join(self, ctx, bootstrap):
+        self.bootstrap = bootstrap
+        super().on_join(ctx, bootstrap)
+
+    def on_connect(self, ctx, msg):
+        if self.busy:
+            ctx.send(msg["joiner"], "BUSY")
+        else:
+            super().on_connect(ctx, msg)
+
+    def on_busy(self, ctx, msg):
+        ctx.set_timer("retry", 1)
+
+    def on_timer(self, ctx, name):
+        ctx.send(self.bootstrap, "CONNECT", joiner=self.id)
+
+    def on_success_join(self, ctx, msg):
+        pass  # the bug: the lock is never released
+
+
+class Arithmetic(GapOwner):
+    """Uses ids as numbers (odd joiners go left first): not explorable up to relabelling."""
+
+    def _serve(self, ctx):
+        if self.queue and self.queue[0] % 2 and not self.busy and self.queue[0] != self.left:
+            j = self.queue.popleft()
+            ctx.send(self.left, "CONNECT", joiner=j + 0)
+            return
+        super()._serve(ctx)
+
+
+class Dice(GapOwner):
+    """Picks a neighbour at random: the explorer refuses ctx.rng."""
+
+    def on_connect(self, ctx, msg):
+        if ctx.rng.random() < 2:
+            super().on_connect(ctx, msg)

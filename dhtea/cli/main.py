@@ -10,6 +10,7 @@ import attrs
 from pathlib import Path
 
 from dhtea.cli.argtypes import positive_int, whole_number
+from dhtea.cli import explore as cli_explore
 from dhtea.cli import real as cli_real
 from dhtea.search.hunting import Bug, hunt, save_hunt
 from dhtea.core.network import LATENCY_MODELS, LatencyError, Network
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("protocols", help="list the built-in protocols")
     COMMANDS.update(cli_real.register(sub))
+    COMMANDS.update(cli_explore.register(sub))
     return parser
 
 

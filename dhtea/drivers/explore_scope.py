@@ -71,6 +71,8 @@ class ScopeResult:
 def _explore_many(args) -> list[Exploration]:
     spec, scopes, options = args
     cls = load_protocol(spec)
+    if options["invariants"] is None:  # the default checkers (functions wrapped by a decorator do not pickle)
+        options["invariants"] = DEFAULT
     out = []
     budget = options.pop("max_states", None)
     for ring, joins in scopes:
@@ -127,7 +129,8 @@ def explore_scope(
         chunks = [todo[i::workers] for i in range(workers)]
         budget = None if max_states is None else max(1, max_states // workers)
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            parts = pool.map(_explore_many, [(spec, c, dict(options, max_states=budget)) for c in chunks])
+            shipped = dict(options, max_states=budget, invariants=None if invariants == DEFAULT else invariants)
+            parts = pool.map(_explore_many, [(spec, c, shipped) for c in chunks])
         by_scope = {}
         for chunk, part in zip(chunks, parts):
             by_scope.update({s: e for s, e in zip(chunk, part)})

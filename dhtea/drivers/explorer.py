@@ -360,7 +360,7 @@ class Explorer:
                                 nxt.append((target, new))
                         edges.append(target)
                     lo[index], hi[index] = first, len(edges)
-                    settled[index] = False
+                    settled[index] = first == len(edges)  # nothing enabled: at rest
                 frontier = nxt
         except _Halt:
             pass

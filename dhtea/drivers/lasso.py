@@ -53,15 +53,39 @@ def stuck_lasso(lo: array, hi: array, edges: array, settled: bytearray) -> tuple
     stuck = good.find(0)
     if stuck < 0:
         return None
-    seen: dict[int, int] = {}
-    moves: list[int] = []
-    v = stuck
-    while v not in seen:
-        seen[v] = len(moves)
-        # Prefer a successor already on the walk (closes the cycle soonest), else the first.
-        succ = [edges[k] for k in range(lo[v], hi[v])]
-        k = next((i for i, t in enumerate(succ) if t in seen), 0)
-        moves.append(k)
-        v = succ[k]
-    cut = seen[v]
-    return stuck, moves[:cut], moves[cut:]
+    # The nearest state on a cycle (breadth first from the stuck state), then the
+    # shortest cycle through it: every state here is stuck, so every successor is too.
+    reach = _bfs(stuck, lo, hi, edges)
+    for v in reach:
+        back = _bfs(v, lo, hi, edges, goal=v)
+        if back is not None:
+            return stuck, _moves(stuck, v, reach, lo, hi, edges), back
+    raise AssertionError("a stuck state always leads to a cycle")  # finite graph, every stuck state has successors
+
+
+def _bfs(start: int, lo: array, hi: array, edges: array, goal: int | None = None):
+    """Breadth first from `start`: {state: (parent, edge position)} in visiting
+    order, or with `goal`, the edge positions of a shortest path back to `goal`."""
+    parent: dict[int, tuple[int, int]] = {start: (-1, -1)}
+    queue = [start]
+    for v in queue:
+        for pos, k in enumerate(range(lo[v], hi[v])):
+            t = edges[k]
+            if t == goal:
+                moves = [pos]
+                while v != start:
+                    v, p = parent[v]
+                    moves.append(p)
+                return moves[::-1]
+            if t not in parent:
+                parent[t] = (v, pos)
+                queue.append(t)
+    return None if goal is not None else parent
+
+
+def _moves(start: int, end: int, parent: dict[int, tuple[int, int]], lo, hi, edges) -> list[int]:
+    out = []
+    while end != start:
+        end, pos = parent[end]
+        out.append(pos)
+    return out[::-1]

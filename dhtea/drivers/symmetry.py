@@ -55,7 +55,9 @@ def _shape(result: RunResult, names: dict[int, int]) -> list[tuple]:
 def _run(protocol: type, scope: Scope, names: dict[int, int], seed: int) -> RunResult:
     members, joins = scope
     schedule = JoinSchedule(Join(names[j], 0, names[b]) for j, b in joins)
-    scenario = Scenario(ring=[names[m] for m in members], joins=schedule, network=Network(Uniform(1, 5)), seed=seed)
+    # A short run is enough to see a difference; a run that never comes to rest stops early.
+    scenario = Scenario(ring=[names[m] for m in members], joins=schedule, network=Network(Uniform(1, 5)), seed=seed,
+                        max_events=2_000)
     return simulate(protocol, scenario)
 
 

@@ -1,0 +1,70 @@
+"""`dhtea explore`: verdicts, exit codes, saved counterexamples that replay, one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from dhtea.cli.main import main
+from dhtea.traces.serial import read_trace
+
+
+def test_classic_counterexample_is_saved_and_replays_exactly(tmp_path, capsys):
+    code = main(["explore", "--protocol", "classic", "--ring", "2", "--joiners", "2", "--out", str(tmp_path), "--no-color"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "ring 2, joiners 2: 24 scenario(s)" in out and "states/s" in out
+    assert "shortest counterexample: " in out and "!! " in out
+    (path,) = tmp_path.glob("*.trace.json")
+    trace = read_trace(path)
+    assert trace.violations and trace.scenario.network.delays
+    assert main(["replay", str(path), "--strict", "--quiet"]) == 0
+    assert main(["show", str(path), "--no-color"]) == 0
+    assert main(["report", str(path), "-o", str(tmp_path / "r.html")]) == 0
+
+
+def test_one_file_per_signature(tmp_path, capsys):
+    code = main(["explore", "--protocol", "classic", "--ring", "1-2", "--joiners", "1-2", "--out", str(tmp_path),
+                 "--signature", "joins-complete", "--signature", "gap-exclusive", "--quiet"])
+    assert code == 1
+    names = sorted(p.name for p in tmp_path.glob("*.trace.json"))
+    assert names == ["classic-explore-gap-exclusive.trace.json", "classic-explore-joins-complete.trace.json"]
+    for name in names:
+        assert main(["replay", str(tmp_path / name), "--strict", "--quiet"]) == 0
+
+
+def test_gapowner_small_scope_is_complete(tmp_path, capsys):
+    code = main(["explore", "--protocol", "gapowner", "--ring", "1-2", "--joiners", "0-2", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.rstrip().endswith("no violation in this scope (complete)")
+    assert "ids up to" in out and not list(tmp_path.iterdir())
+
+
+def test_bounded_search_says_so_and_exits_3(tmp_path, capsys):
+    code = main(["explore", "--protocol", "gapowner", "--ring", "2", "--joiners", "2", "--max-states", "20", "--out", str(tmp_path)])
+    assert code == 3
+    assert "bounded: stopped at" in capsys.readouterr().out
+
+
+def test_livelock_is_saved_as_progress_and_replays(tmp_path, capsys):
+    code = main(["explore", "--protocol", "tests.example_protocols:WrapAround", "--ring", "2", "--joiners", "1",
+                 "--out", str(tmp_path), "--no-color"])
+    out = capsys.readouterr().out
+    assert code == 1 and "progress" in out and "cycle of 2 step(s)" in out
+    (path,) = tmp_path.glob("*progress.trace.json")
+    assert main(["replay", str(path), "--strict", "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--protocol", "nope", "--ring", "2", "--joiners", "1"], "unknown protocol"),
+    (["--protocol", "classic", "--ring", "x", "--joiners", "1"], "expected N or LOW-HIGH"),
+    (["--protocol", "classic", "--ring", "3-1", "--joiners", "1"], "expected N or LOW-HIGH"),
+    (["--protocol", "classic", "--ring", "0", "--joiners", "1"], "at least one member"),
+    (["--protocol", "classic", "--ring", "2", "--joiners", "1", "--signature", "bogus"], "unknown invariant 'bogus'"),
+    (["--protocol", "tests.example_protocols:Arithmetic", "--ring", "2", "--joiners", "2"], "computes with ids"),
+    (["--protocol", "tests.example_protocols:Dice", "--ring", "1", "--joiners", "1", "--no-relabel"], "ctx.rng"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    assert main(["explore", *argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("dhtea: error: ") and message in err
