@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 from dhtea.traces.files import safe_name
 from dhtea.core.scenario import Scenario
@@ -10,6 +11,7 @@ from dhtea.traces.serial import save_trace
 from dhtea.drivers.simulator import simulate
 from dhtea.show.timeline import format_result
 from dhtea.core.trace import RunResult
+from invariants import DEFAULT, Invariant
 
 
 class RingViolation(AssertionError):
@@ -20,7 +22,8 @@ class RingViolation(AssertionError):
         self.saved = saved
         text = f"{result.violations[0]}\n\n{format_result(result)}"
         if saved is not None:
-            text += f"\n\ntrace saved to {saved}\nreplay with: dhtea replay {saved}"
+            text += (f"\n\ntrace saved to {saved}\nreplay with: dhtea replay {saved}"
+                     "\nkeep it as a regression test: copy it under your tests (e.g. tests/counterexamples/)")
         super().__init__(text)
 
 
@@ -34,13 +37,18 @@ def _final_example() -> bool:
         return True
 
 
-def assert_ring_holds(protocol: type | str, scenario: Scenario, save_dir: str | Path | None = None) -> RunResult:
-    """Simulate and raise `RingViolation` if any invariant breaks.
+def assert_ring_holds(
+    protocol: type | str,
+    scenario: Scenario,
+    save_dir: str | Path | None = None,
+    invariants: Iterable[Invariant] = DEFAULT,
+) -> RunResult:
+    """Simulate, checking `invariants`, and raise `RingViolation` if any breaks.
 
     With `save_dir`, the failing trace of the final (shrunk) example is saved as
     `<protocol>-<invariant>.trace.json` there, ready for `dhtea replay`.
     """
-    result = simulate(protocol, scenario)
+    result = simulate(protocol, scenario, invariants=invariants)
     if result.ok:
         return result
     saved = None

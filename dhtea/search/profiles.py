@@ -1,0 +1,23 @@
+"""The Hypothesis profiles dhtea's pytest plugin registers, so any project can
+pick one with `--hypothesis-profile=NAME`:
+
+- `dhtea-ci`: 150 examples per test, no deadline (simulations vary in length),
+  the too-slow health check off. Quick enough for every commit.
+- `dhtea-hunt`: 10,000 examples per test, no deadline, no health checks. For
+  long hunts (minutes per gate test).
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+PROFILES = {
+    "dhtea-ci": dict(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]),
+    "dhtea-hunt": dict(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck)),
+}
+
+
+def register_profiles() -> None:
+    """Register every dhtea profile with Hypothesis (loading none of them)."""
+    for name, values in PROFILES.items():
+        settings.register_profile(name, **values)
