@@ -69,3 +69,19 @@ def test_a_timed_hunt_records_its_time(tmp_path, capsys):
     data = json.loads((out / "hunt.json").read_text(encoding="utf-8"))
     assert isinstance(data["seconds"], float) and data["seconds"] >= 0
     assert f"{data['seconds']:.1f} s" in render(load([out]))
+
+
+def test_committed_report_traces_are_what_their_scenarios_give_now(tmp_path):
+    """Each trace under reports/ is what `make reports` would save for its
+    scenario today (same bytes): a change of schema or protocol shows up here,
+    not as a dirty `git status` after the next `make reports`."""
+    from dhtea.drivers.simulator import simulate
+    from dhtea.search.replaying import trace_invariants
+    from dhtea.traces.serial import read_trace, save_trace
+
+    traces = sorted(p for folder in ("classic", "gapowner") for p in (ROOT / "reports" / folder).glob("*.trace.json"))
+    assert len(traces) >= 6
+    for path in traces:
+        tf = read_trace(path)
+        again = save_trace(simulate(tf.protocol, tf.scenario, invariants=trace_invariants(tf)), tmp_path / path.name)
+        assert again.read_bytes() == path.read_bytes(), f"{path.relative_to(ROOT)} is stale: run `make reports`"
