@@ -4,7 +4,7 @@ A top-level package that imports nothing from `dhtea`: the checkers see only
 `RingView`s, never a driver, a protocol object or a file.
 """
 
-from invariants.core import Finding, Invariant, Violation, invariant
+from invariants.core import Finding, Frame, Invariant, Violation, invariant
 from invariants.ring import AT_REST, DEFAULT, SAFETY
 from invariants.view import (
     VIEW_FIELDS,
@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT",
     "SAFETY",
     "Finding",
+    "Frame",
     "Invariant",
     "NodeView",
     "RingView",

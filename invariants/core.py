@@ -50,15 +50,28 @@ def invariant(name: str, when: When = "always", description: str = "") -> Callab
     return wrap
 
 
+class Frame(NamedTuple):
+    """One frame of a crashed handler's traceback: where the code was."""
+
+    file: str  # the module's path as imported, e.g. dhtea/protocols/classic.py
+    line: int
+    function: str
+    code: str  # the source line, stripped ("" when the source is not available)
+
+
 @attrs.frozen
 class Violation:
-    """A broken invariant: which one, which nodes, at which event and simulated time."""
+    """A broken invariant: which one, which nodes, at which event and simulated time.
+
+    `traceback` is set only for `handler-error`: the frames of the handler that
+    raised, outermost first."""
 
     invariant: str
     nodes: tuple[int, ...]
     message: str
     event: int
     time: float
+    traceback: tuple[Frame, ...] = attrs.field(default=(), converter=tuple)
 
     def __str__(self) -> str:
         nodes = ", ".join(str(n) for n in self.nodes)

@@ -28,6 +28,7 @@ import simpy
 from dhtea.core.messages import Message
 from dhtea.core.network import Wire
 from dhtea.core.node import CancelTimer, Context, Send, SetTimer
+from dhtea.drivers.crashes import handler_frames
 from dhtea.protocols import load_protocol, protocol_name
 from dhtea.core.scenario import Crash, Join, Leave, Scenario
 from dhtea.core.trace import Event, RunResult, churn_before
@@ -154,7 +155,8 @@ class Simulation:
             self._last_change = now
             moved = self.view.update(after)
         if crash is not None:  # what it changed before raising is recorded; what it asked for is not done
-            self._violate("handler-error", (node_id,), f"node {node_id} raised {type(crash).__name__}: {crash}", seq)
+            where = handler_frames(crash.__traceback__.tb_next)
+            self._violate("handler-error", (node_id,), f"node {node_id} raised {type(crash).__name__}: {crash}", seq, where)
         for effect in ctx.effects:
             self._apply(node_id, effect, now)
         if changed and self.per_event:
@@ -203,8 +205,8 @@ class Simulation:
             for finding in inv.check(self.view, nodes):
                 self.violations.append(Violation(inv.name, tuple(finding.nodes), finding.message, seq, now))
 
-    def _violate(self, name: str, nodes: tuple[int, ...], message: str, seq: int) -> None:
-        self.violations.append(Violation(name, nodes, message, seq, self.env.now))
+    def _violate(self, name: str, nodes: tuple[int, ...], message: str, seq: int, where: tuple = ()) -> None:
+        self.violations.append(Violation(name, nodes, message, seq, self.env.now, where))
         raise _Halt
 
     # -- running --------------------------------------------------------------

@@ -164,7 +164,11 @@ def story(
     if first.event == -1:
         lines.append(f"{first.invariant} does not hold even before the first event.")
     elif first.invariant == "handler-error" and step is not None:
-        lines.append(f"{when}, and its handler raises an exception.")
+        where = ""
+        if first.traceback:  # where it raised: the innermost frame
+            f = first.traceback[-1]
+            where = f" at {f.file}:{f.line} in {f.function}" + (f" ({f.code})" if f.code else "")
+        lines.append(f"{when}, and its handler raises an exception{where}.")
     elif first.invariant == "progress":
         lines.append(f"The run is cut off after event #{first.event} (t={_t(first.time)}): it has not come to rest within its event limit.")
     elif at_rest:

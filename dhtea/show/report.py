@@ -33,7 +33,7 @@ from dhtea.show.steps import SCRIPT, Continuation, stepper
 from dhtea.traces.serial import TraceFile, read_trace
 from dhtea.traces.states import TraceStateError, blamed_pointers, views_after
 from dhtea.show.timeline import describe_scenario, format_timeline
-from invariants import AT_REST, DEFAULT, SAFETY, NodeView
+from invariants import AT_REST, DEFAULT, SAFETY, NodeView, Violation
 
 AT_REST_NAMES = {i.name for i in AT_REST}
 
@@ -287,7 +287,7 @@ def _verdict(tf: TraceFile, shots: Sequence[Snapshot]) -> str:
     else:
         when = f"at event #{first.event} (t={_t(first.time)})"
     nodes = ", ".join(str(n) for n in first.nodes)
-    checker = "".join(f"<li><b>{esc(v.invariant)}</b>: {esc(v.message)}</li>" for v in violations)
+    checker = "".join(f"<li><b>{esc(v.invariant)}</b>: {esc(v.message)}{_traceback(v)}</li>" for v in violations)
     return "\n".join([
         "<div class=\"verdict\">",
         f"<p class=\"headline\"><b>{esc(first.invariant)}</b> broken {when}; nodes involved: {nodes}.</p>",
@@ -316,6 +316,14 @@ def _where_it_leads(end: Snapshot) -> str:
         many = len(joiners) > 1
         words.append(f"node{'s' if many else ''} {', '.join(map(str, joiners))} never became {'members' if many else 'a member'}")
     return "; ".join(words) + "."
+
+
+def _traceback(v: Violation) -> str:
+    """Where a crashed handler raised, innermost frame last (empty for other violations)."""
+    if not v.traceback:
+        return ""
+    lines = [f"{f.file}:{f.line} in {f.function}" + (f"\n    {f.code}" if f.code else "") for f in v.traceback]
+    return f"<pre class=\"traceback\">{esc(chr(10).join(lines))}</pre>"
 
 
 def _scenario_and_replay(tf: TraceFile) -> str:

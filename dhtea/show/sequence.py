@@ -137,7 +137,8 @@ def sequence_diagram(
     arrows = match_messages(events)
     drawn = [_arrow(a, column, lay.y, 0.0, {}) for a in arrows]  # first pass: how far labels reach
     notes_x = max([AXIS + COLUMN * len(nodes) + 14] + [reach + 12 for _, reach in drawn])
-    longest = max((len(_note(e)) for e in events if e.kind != "send"), default=0)
+    crashed = {v.event: v for v in violations if v.invariant == "handler-error"}
+    longest = max((len(_note(e, crashed.get(e.seq))) for e in events if e.kind != "send"), default=0)
     width = notes_x + max(NOTES, 16 + longest * NOTE_CHAR)
     end_line = lay.bottom - 12  # where the run stops
     in_flight = any(a.deliver is None and a.send.arrive is not None for a in arrows)
@@ -171,7 +172,7 @@ def sequence_diagram(
             body.append(_step(e, column[e.node], lay.y[e.seq], lay.rows[e.seq] in broke_rows))
     for e in events:
         if e.kind != "send":
-            body.append(svg.text(notes_x, lay.y[e.seq] + 4, _note(e), class_="note", font_size=11.5, fill="#111827"))
+            body.append(svg.text(notes_x, lay.y[e.seq] + 4, _note(e, crashed.get(e.seq)), class_="note", font_size=11.5, fill="#111827"))
     for v in violations[:1]:  # one label: the first violation (the text lists the others)
         row = lay.rows.get(v.event)
         at = HEADER + 12 if row is None else lay.top[row] + ROW / 2 + SEND_GAP + 4
@@ -315,15 +316,19 @@ def _label_spot(a: svg.Point, b: svg.Point) -> tuple[svg.Point, str]:
     return (a[0] - 8, a[1] - 4), "end"
 
 
-def _note(e: Event) -> str:
+def _note(e: Event, crash: Violation | None = None) -> str:
     if e.kind == "join":
         what = f"{e.node} starts joining"
     elif e.kind == "deliver":
         what = f"{e.node} ← {e.message.src} {e.message.kind}"
     else:
         what = f"{e.node} timer {e.timer}"
-    change = ", ".join(f"{f} {_v(old)}→{_v(new)}" for f, old, new in e.changes) or "no change"
-    return f"{what}: {change}"
+    change = ", ".join(f"{f} {_v(old)}→{_v(new)}" for f, old, new in e.changes)
+    if crash is not None:  # the handler raised: say so, and where
+        error = crash.message.split(" raised ", 1)[-1].split(":", 1)[0]
+        where = f" at {crash.traceback[-1].file}:{crash.traceback[-1].line}" if crash.traceback else ""
+        change = f"raised {error}{where}" + (f" after {change}" if change else "")
+    return f"{what}: {change or 'no change'}"
 
 
 def _v(value: object) -> str:

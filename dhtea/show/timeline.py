@@ -159,7 +159,10 @@ def format_event(
 
 
 def format_violation(v: Violation, style: Style = PLAIN) -> str:
-    return style(f"!! {v}", "violation")
+    text = style(f"!! {v}", "violation")
+    for f in v.traceback:  # a crashed handler: where it raised, innermost last
+        text += f"\n     at {f.file}:{f.line} in {f.function}" + (f": {f.code}" if f.code else "")
+    return text
 
 
 def format_timeline(

@@ -28,7 +28,7 @@ from dhtea.core.messages import Message
 from dhtea.core.network import LATENCY_MODELS, LinkLatency, Network, Partition
 from dhtea.core.scenario import Crash, Join, JoinSchedule, Leave, Scenario
 from dhtea.core.trace import DEFAULT_INVARIANTS, STATUSES, Event, RunResult
-from invariants import VIEW_FIELDS, NodeView, Violation, valid_view_value
+from invariants import VIEW_FIELDS, Frame, NodeView, Violation, valid_view_value
 from invariants import view_to_dict as _view_to_dict
 
 TRACE_FORMAT = "dhtea-trace"
@@ -116,7 +116,10 @@ def event_to_dict(e: Event) -> dict:
 
 
 def violation_to_dict(v: Violation) -> dict:
-    return {"invariant": v.invariant, "nodes": list(v.nodes), "message": v.message, "event": v.event, "t": v.time}
+    out = {"invariant": v.invariant, "nodes": list(v.nodes), "message": v.message, "event": v.event, "t": v.time}
+    if v.traceback:  # a crashed handler: where it raised (absent otherwise, as in older files)
+        out["traceback"] = [{"file": f.file, "line": f.line, "function": f.function, "code": f.code} for f in v.traceback]
+    return out
 
 
 def view_to_dict(v: NodeView) -> dict:
@@ -326,7 +329,25 @@ def event_from_dict(d: dict) -> Event:
 
 def violation_from_dict(d: dict) -> Violation:
     nodes = tuple(_id(n) for n in d["nodes"])
-    return Violation(_str(d["invariant"]), nodes, _str(d["message"]), _id(d["event"]), _number(d["t"], "'t'"))
+    frames = d.get("traceback", [])  # optional: files written before it existed have none
+    if not isinstance(frames, list) or len(frames) > MAX_TRACEBACK_FRAMES:
+        raise ValueError(f"'traceback' should be a list of at most {MAX_TRACEBACK_FRAMES} frames")
+    return Violation(
+        _str(d["invariant"]), nodes, _str(d["message"]), _id(d["event"]), _number(d["t"], "'t'"),
+        tuple(_frame(f) for f in frames),
+    )
+
+
+MAX_TRACEBACK_FRAMES = 64
+
+
+def _frame(d: object) -> Frame:
+    if not isinstance(d, dict):
+        raise ValueError("a traceback frame should be an object with file, line, function and code")
+    line = d["line"]
+    if isinstance(line, bool) or not isinstance(line, int) or line < 0:
+        raise ValueError(f"a traceback frame's line should be a line number, got {line!r}")
+    return Frame(_str(d["file"]), line, _str(d["function"]), _str(d["code"]))
 
 
 @attrs.frozen
