@@ -33,9 +33,9 @@ test: $(STAMP)
 # relative to this folder, so the pages name the same files on any machine.
 reports: $(STAMP)
 	rm -rf reports/classic reports/gapowner
-	$(BIN)/dhtea hunt --protocol classic --seed 1 --examples 300 --out reports/classic --quiet --no-color --no-timings; \
+	$(BIN)/dhtea hunt --protocol classic --seed 1 --examples 300 --out reports/classic --quiet --no-color --no-timings --no-database; \
 	  test $$? -eq 1  # classic has bugs: exit 1 is the expected outcome
-	$(BIN)/dhtea hunt --protocol gapowner --seed 1 --examples 2000 --out reports/gapowner --quiet --no-color --no-timings
+	$(BIN)/dhtea hunt --protocol gapowner --seed 1 --examples 2000 --out reports/gapowner --quiet --no-color --no-timings --no-database
 	for trace in reports/classic/*.trace.json; do \
 	  $(BIN)/dhtea replay $$trace --protocol gapowner --quiet --no-color \
 	    --save reports/gapowner/gapowner-on-$$(basename $$trace) || exit 1; \
@@ -53,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sim_speed.py
 
 clean:
-	rm -rf $(VENV) reports/demo reports/failures .hypothesis
+	rm -rf $(VENV) reports/demo reports/failures .hypothesis .dhtea

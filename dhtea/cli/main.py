@@ -12,18 +12,19 @@ from pathlib import Path
 from dhtea.cli.argtypes import positive_int, whole_number
 from dhtea.cli import explore as cli_explore
 from dhtea.cli import real as cli_real
-from dhtea.search.hunting import Bug, hunt, save_hunt
+from dhtea.cli import huntcmd
+from dhtea.search.hunting import DEFAULT_DATABASE
+from dhtea.search.outputs import OutputError
 from dhtea.core.network import LATENCY_MODELS, LatencyError, Network
 from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
 from dhtea.search.replaying import replay
 from dhtea.core.scenario import Join, JoinSchedule, Scenario
 from dhtea.traces.serial import TraceFileError, read_trace, reason, save_trace
 from dhtea.drivers.simulator import simulate
-from dhtea.strategies import initial_rings, scenarios
 from dhtea.search.continuing import continue_to_rest
 from dhtea.show.report import write_report
 from dhtea.traces.states import TraceStateError, blamed_changes
-from dhtea.show.timeline import PLAIN, Style, format_result, format_timeline, style_for
+from dhtea.show.timeline import Style, format_result, format_timeline, style_for
 from invariants import DEFAULT
 from invariants.names import UnknownInvariant, load_invariants
 
@@ -57,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-timings", action="store_true",
                    help="leave the wall-clock time out of hunt.json (the same hunt then writes the same files)")
     _invariant_option(p)
+    p.add_argument("--no-database", action="store_true",
+                   help=f"do not keep or reuse failing examples in {DEFAULT_DATABASE} (a re-run starts from them)")
     _colour_option(p)
 
     p = sub.add_parser("replay", help="re-run a trace file and check the run is identical")
@@ -113,40 +116,8 @@ def _style(args: argparse.Namespace) -> Style:
     return style_for(sys.stdout, args.no_color)
 
 
-def _print_bug(index: int, bug: Bug, style: Style = PLAIN) -> None:
-    s = bug.result.scenario
-    print(f"\n=== bug {index}: {bug.signature} ({len(s.joins)} joiner(s), initial ring of {len(s.ring)}; "
-          f"found and shrunk in {bug.examples} scenarios) ===")
-    print(format_result(bug.result, style))
-
-
 def cmd_hunt(args: argparse.Namespace) -> int:
-    protocol = load_protocol(args.protocol)
-    invariants = _invariants(args)
-    strategy = scenarios(rings=initial_rings(max_size=args.max_ring), max_joiners=args.max_joiners)
-    count = 0
-    style = _style(args)
-
-    def on_bug(bug: Bug) -> None:
-        nonlocal count
-        count += 1
-        if not args.quiet:
-            _print_bug(count, bug, style)
-
-    print(f"hunting in {args.protocol}: up to {args.examples} scenarios per bug, seed {args.seed}")
-    report = hunt(protocol, examples=args.examples, seed=args.seed, max_bugs=args.max_bugs, strategy=strategy,
-                  invariants=invariants, on_bug=on_bug)
-    print(f"\n{report.examples} scenarios in {report.seconds:.1f}s: {len(report.bugs)} distinct bug(s)")
-    settings = {"examples_per_bug": args.examples, "max_bugs": args.max_bugs, "max_ring": args.max_ring,
-                "max_joiners": args.max_joiners}
-    paths, summary = save_hunt(report, args.out, settings, timings=not args.no_timings)
-    if not report.bugs:
-        print("no invariant was violated")
-    for path, bug in zip(paths, report.bugs):
-        print(f"  {bug.signature}: {len(bug.result.scenario.joins)} joiner(s) -> {path}")
-        print(f"    replay: dhtea replay {path}")
-    print(f"hunt summary: {summary} (an HTML report: dhtea report {summary.parent})")
-    return 1 if report.bugs else 0
+    return huntcmd.run(args, _style(args), _invariants(args))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -266,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, UnknownProtocol, UnknownInvariant, TraceFileError, TraceStateError, LatencyError) as exc:
+    except (UsageError, UnknownProtocol, UnknownInvariant, TraceFileError, TraceStateError, LatencyError,
+            OutputError) as exc:
         print(f"dhtea: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. --out names a file, --save names a folder

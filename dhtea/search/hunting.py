@@ -5,18 +5,27 @@ A bug's signature is the first invariant its run violates. After each bug is
 found and shrunk, the search starts again, now counting only violations with a
 signature not seen yet, so each distinct bug is reported on its own and each is
 shrunk as far as that bug allows.
+
+A hunt never loses a bug it found: `on_bug` is called the moment each bug is
+shrunk, and Ctrl-C (KeyboardInterrupt) ends the hunt with what it has, the bug
+being shrunk included as far as it got (`Bug.shrunk` is False), and
+`HuntReport.interrupted` set.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random  # determinism-ok: only seeded random.Random instances are used
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterable
 
 import attrs
-from hypothesis import HealthCheck, Phase, Verbosity, find, settings
-from hypothesis.errors import NoSuchExample
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.strategies import SearchStrategy
 
 from dhtea.traces.files import safe_name
@@ -25,9 +34,13 @@ from dhtea.protocols import load_protocol, protocol_name
 from dhtea.core.scenario import Scenario
 from dhtea.traces.serial import save_trace
 from dhtea.drivers.simulator import simulate
+from dhtea.search.coverage import Coverage
 from dhtea.strategies import scenarios
 from dhtea.core.trace import RunResult
 from invariants import DEFAULT, Invariant
+
+#: Where the command line keeps Hypothesis's examples between hunts (`--no-database` turns it off).
+DEFAULT_DATABASE = Path(".dhtea") / "examples"
 
 
 @attrs.frozen
@@ -37,6 +50,7 @@ class Bug:
     signature: str
     result: RunResult
     examples: int  # scenarios tried before this one was found and shrunk
+    shrunk: bool = True  # False: the hunt was interrupted while shrinking it
 
     @property
     def joiners(self) -> int:
@@ -50,6 +64,88 @@ class HuntReport:
     examples: int  # scenarios run in all, shrinking included
     seconds: float
     bugs: tuple[Bug, ...]
+    coverage: Coverage = attrs.field(factory=Coverage, eq=False)
+    interrupted: bool = False
+
+
+@attrs.frozen
+class Progress:
+    """Where a hunt is, for a progress display."""
+
+    tried: int  # scenarios run so far, shrinking included
+    bugs: int  # bugs found and shrunk so far
+    shrinking: str | None  # the signature of the bug being shrunk, if one is
+    smaller: int  # smaller failing scenarios found so far while shrinking it
+
+
+class _CtrlC:
+    """Ctrl-C, caught as a request to stop at the next run.
+
+    A KeyboardInterrupt raised at an arbitrary point may land inside Hypothesis's
+    engine or a garbage-collector callback, where it is lost or leaves the
+    engine half updated; so the first Ctrl-C only sets `pressed`, and the hunt
+    raises KeyboardInterrupt itself before its next run. A second Ctrl-C
+    interrupts at once. Only in the main thread, and only when Ctrl-C has
+    Python's default meaning (not inside a program that handles it itself)."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._installed = False
+
+    def __enter__(self) -> "_CtrlC":
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._installed = False
+
+
+class _Search:
+    """The state of a hunt between Hypothesis calls: what ran, what is being shrunk."""
+
+    def __init__(self, cls: type, invariants: tuple[Invariant, ...], coverage: Coverage,
+                 on_progress: Callable[[Progress], None] | None) -> None:
+        self.cls, self.invariants, self.coverage, self.on_progress = cls, invariants, coverage, on_progress
+        self.tried = 0  # in all rounds
+        self.bugs = 0
+        self.ctrl_c = _CtrlC()
+        self.start_round(frozenset())
+
+    def start_round(self, known: frozenset[str]) -> None:
+        self.known = known
+        self.round_tried = 0
+        self.best: Scenario | None = None  # the smallest failing scenario of this round so far
+        self.best_signature: str | None = None
+        self.smaller = 0
+
+    def is_new_bug(self, scenario: Scenario) -> bool:
+        if self.ctrl_c.pressed:  # stop here, between two runs, where nothing is half done
+            raise KeyboardInterrupt
+        result = simulate(self.cls, scenario, invariants=self.invariants)
+        self.tried += 1
+        self.round_tried += 1
+        self.coverage.add(result)
+        new = not result.ok and result.signature not in self.known
+        if new:
+            # Hypothesis only tries smaller scenarios once one fails, so the
+            # latest failure is the smallest so far.
+            self.smaller += self.best is not None
+            self.best, self.best_signature = scenario, result.signature
+        if self.on_progress is not None:
+            self.on_progress(Progress(self.tried, self.bugs, self.best_signature, self.smaller))
+        return new
+
+    def run(self, scenario: Scenario) -> RunResult:
+        return simulate(self.cls, scenario, invariants=self.invariants)
 
 
 def hunt(
@@ -61,49 +157,93 @@ def hunt(
     strategy: SearchStrategy[Scenario] | None = None,
     invariants: Iterable[Invariant] = DEFAULT,
     on_bug: Callable[[Bug], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    database: str | os.PathLike | None = None,
+    database_key: str = "",
 ) -> HuntReport:
     """Search up to `examples` scenarios per round for a new kind of bug.
 
     Deterministic: the same protocol, strategy, `examples` and `seed` find the
-    same bugs, shrunk to the same scenarios.
+    same bugs, shrunk to the same scenarios. With `database` (a folder),
+    Hypothesis keeps the failing examples there and a later hunt with the same
+    settings tries them first (`database_key` tells apart hunts that share a folder).
     """
     cls = load_protocol(protocol) if isinstance(protocol, str) else protocol
     strategy = strategy if strategy is not None else scenarios()
-    invariants = tuple(invariants)
-    config = settings(
+    search = _Search(cls, tuple(invariants), Coverage(), on_progress)
+    config = _settings(examples, database)
+    # Not the seed or the budget: a hunt with another seed also starts from the failures saved.
+    key = f"dhtea-hunt\0{protocol_name(cls)}\0{database_key}\0{repr(strategy)}"
+    bugs: list[Bug] = []
+    interrupted = False
+    started = time.perf_counter()
+
+    def found(bug: Bug) -> None:
+        bugs.append(bug)
+        search.bugs += bug.shrunk
+        if on_bug is not None:
+            on_bug(bug)
+
+    try:
+        with search.ctrl_c:
+            for round_no in range(max_bugs):
+                search.start_round(frozenset(b.signature for b in bugs))
+                round_key = hashlib.sha256(f"{key}\0{sorted(search.known)}".encode()).digest()
+                minimal = _find(strategy, search.is_new_bug, config, random.Random(seed * 1_000 + round_no), round_key)
+                if minimal is None:
+                    break
+                result = search.run(minimal)
+                found(Bug(result.signature, result, search.round_tried))
+                if search.ctrl_c.pressed:
+                    raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        interrupted = True
+        if search.best is not None and len(bugs) < max_bugs and search.best_signature not in {b.signature for b in bugs}:
+            result = search.run(search.best)  # keep the bug being shrunk, as small as it got
+            found(Bug(result.signature, result, search.round_tried, shrunk=False))
+    return HuntReport(protocol_name(cls), seed, search.tried, time.perf_counter() - started, tuple(bugs),
+                      search.coverage, interrupted)
+
+
+class _Found(Exception):
+    """Raised inside the Hypothesis test when the condition holds."""
+
+
+def _find(strategy: SearchStrategy[Scenario], condition: Callable[[Scenario], bool], config: settings,
+          rng: random.Random, key: bytes) -> Scenario | None:
+    """The smallest scenario for which `condition` holds, or None if none was
+    found. What `hypothesis.find` does, except that a seeded search may still
+    use the example database (`find` turns the database off when given a seed)."""
+    last: list[Scenario] = []
+
+    @config
+    @given(strategy)
+    def test(scenario: Scenario) -> None:
+        if condition(scenario):
+            last[:] = [scenario]
+            raise _Found
+
+    test._hypothesis_internal_use_seed = rng.getrandbits(64)  # type: ignore[attr-defined]
+    test._hypothesis_internal_database_key = key  # type: ignore[attr-defined]
+    try:
+        test()
+    except _Found:
+        return last[0]
+    return None
+
+
+def _settings(examples: int, database: str | os.PathLike | None) -> settings:
+    # The explain phase only annotates the report; it costs more than the hunt.
+    phases = [Phase.explicit, Phase.generate, Phase.target, Phase.shrink]
+    return settings(
         max_examples=examples,
-        database=None,
+        database=DirectoryBasedExampleDatabase(str(database)) if database is not None else None,
         deadline=None,
         verbosity=Verbosity.quiet,
         suppress_health_check=list(HealthCheck),
-        # The explain phase only annotates the report; it costs more than the hunt.
-        phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
+        phases=([Phase.reuse] if database is not None else []) + phases,
+        report_multiple_bugs=False,
     )
-    bugs: list[Bug] = []
-    total = 0
-    started = time.perf_counter()
-    for round_no in range(max_bugs):
-        known = {b.signature for b in bugs}
-        tried = 0
-
-        def new_bug(scenario: Scenario) -> bool:
-            nonlocal tried
-            tried += 1
-            result = simulate(cls, scenario, invariants=invariants)
-            return not result.ok and result.signature not in known
-
-        try:
-            minimal = find(strategy, new_bug, settings=config, random=random.Random(seed * 1_000 + round_no))
-        except NoSuchExample:
-            total += tried
-            break
-        total += tried
-        result = simulate(cls, minimal, invariants=invariants)
-        bug = Bug(result.signature, result, tried)
-        bugs.append(bug)
-        if on_bug is not None:
-            on_bug(bug)
-    return HuntReport(protocol_name(cls), seed, total, time.perf_counter() - started, tuple(bugs))
 
 
 def bug_filename(protocol: str, index: int, bug: Bug) -> str:
@@ -117,13 +257,22 @@ def save_bugs(report: HuntReport, out_dir: str | Path) -> list[Path]:
     return [save_trace(bug.result, out / bug_filename(report.protocol, i, bug)) for i, bug in enumerate(report.bugs, 1)]
 
 
-def save_hunt(
-    report: HuntReport, out_dir: str | Path, settings: dict | None = None, *, timings: bool = True
-) -> tuple[list[Path], Path]:
+def save_hunt(report: HuntReport, out_dir: str | Path, settings: dict | None = None, *, timings: bool = True,
+              expected: dict[str, list[str]] | None = None) -> tuple[list[Path], Path]:
     """Save each bug's trace (see `save_bugs`) and the hunt summary `hunt.json`
     listing them, in `out_dir`; return (trace paths, summary path). `timings=False`
     leaves the wall-clock time out of the summary, so the same hunt gives the same file."""
     paths = save_bugs(report, out_dir)
-    seconds = report.seconds if timings else None
-    data = summary_dict(report.protocol, report.seed, report.examples, seconds, [p.name for p in paths], settings or {})
-    return paths, save_summary(out_dir, data)
+    return paths, save_hunt_summary(report, out_dir, [p.name for p in paths], settings, timings=timings, expected=expected)
+
+
+def save_hunt_summary(report: HuntReport, out_dir: str | Path, names: list[str], settings: dict | None = None, *,
+                      timings: bool = True, expected: dict[str, list[str]] | None = None) -> Path:
+    """Write `hunt.json` for `report`, whose bugs are saved as `names` in `out_dir`."""
+    data = summary_dict(
+        report.protocol, report.seed, report.examples, report.seconds if timings else None, names, settings or {},
+        statistics=report.coverage.to_dict(expected),
+        interrupted=report.interrupted,
+        unshrunk=[n for n, b in zip(names, report.bugs) if not b.shrunk],
+    )
+    return save_summary(out_dir, data)

@@ -161,9 +161,34 @@ def hunt_section(hunt: HuntSummary, traces: Sequence[TraceFile], anchor: str, fi
                    f"{esc(hunt.protocol)} passed the hunt.</p></div>")
     return (
         f"<section class=\"hunt\" id=\"{anchor}\">\n<h2>Hunt in {esc(hunt.protocol)}: {f'{found} distinct bug(s)' if found else 'no bug found'}</h2>\n"
-        f"{verdict}\n{_facts(rows)}\n<p>Run this hunt again (same seed, same bugs):</p>\n"
+        f"{verdict}\n{_facts(rows)}\n{coverage_block(hunt.statistics, hunt.interrupted)}\n"
+        f"<p>Run this hunt again (same seed, same bugs):</p>\n"
         f"<pre class=\"command\">{esc(command)}</pre>\n</section>"
     )
+
+
+def coverage_block(stats: dict, interrupted: bool = False) -> str:
+    """What the hunt exercised: scenarios by feature and runs per interesting
+    state, with every case no run reached marked "never" (a passing hunt that
+    never tried a case proves nothing about it)."""
+    note = ("<p class=\"never\"><b>This hunt was interrupted</b>: it stopped before its budget was spent.</p>\n"
+            if interrupted else "")
+    if not stats:
+        return note
+    rows = []
+    for name, counts in stats["features"].items():
+        cells = "".join(
+            f"<td class=\"never\">{esc(v)}: never</td>" if n == 0 else f"<td>{esc(v)}: {n}</td>" for v, n in counts.items()
+        )
+        rows.append(f"<tr><th>{esc(name)}</th>{cells}</tr>")
+    for state, n in stats["states"].items():
+        cell = "<td class=\"never\">never reached</td>" if n == 0 else f"<td>{n} run(s)</td>"
+        rows.append(f"<tr><th>{esc(state)}</th>{cell}</tr>")
+    never = stats["never"]
+    summary = (f"<p class=\"never\"><b>Never exercised</b>: {esc(', '.join(never))}.</p>" if never
+               else "<p>Every case listed was exercised at least once.</p>")
+    return (f"{note}<h3>What the hunt exercised ({stats['runs']} runs)</h3>\n"
+            f"<table class=\"coverage\">{''.join(rows)}</table>\n{summary}")
 
 
 @attrs.frozen

@@ -84,4 +84,10 @@ svg .cursor.on{display:inline}
 svg .message.on line,svg .message.on path{stroke-width:4}
 svg .message.on .msg-label{font-weight:bold}
 .timeline .tl.on{background:#fde68a}
+table.coverage{font-size:13px}
+table.coverage th{text-align:left;padding:1px 12px 1px 0;color:#4b5563;font-weight:normal}
+table.coverage td{border:1px solid #e5e7eb;padding:1px 8px}
+.never{color:#b45309}
+td.never{font-weight:bold;background:#fffbeb}
+pre.traceback{background:#fef2f2;margin:4px 0 0}
 """

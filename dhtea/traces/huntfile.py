@@ -6,6 +6,11 @@ file of each bug (names relative to the summary's folder). Everything but
 `seconds` is the same for the same hunt, and `seconds` is optional: a hunt run
 with `--no-timings` leaves it out, so its summary is the same bytes every time
 (what the committed reports need).
+
+Optional fields (a file without them reads as "not interrupted, no
+statistics"): `interrupted` (true when Ctrl-C ended the hunt), `unshrunk` (bug
+files saved before their shrinking was done), `statistics` (the scenarios run by
+feature, the interesting states reached, and what was `never` exercised).
 """
 
 from __future__ import annotations
@@ -38,14 +43,24 @@ class HuntSummary:
     seconds: float | None  # None: not recorded (--no-timings)
     bugs: tuple[Path, ...]  # the bug trace files, resolved against the summary's folder
     settings: dict = attrs.field(factory=dict)
+    interrupted: bool = False
+    statistics: dict = attrs.field(factory=dict)  # see `summary_dict`; {} when the file has none
 
 
-def summary_dict(protocol: str, seed: int, examples: int, seconds: float | None, bugs: list[str], settings: dict) -> dict:
+def summary_dict(protocol: str, seed: int, examples: int, seconds: float | None, bugs: list[str], settings: dict,
+                 statistics: dict | None = None, interrupted: bool = False, unshrunk: list[str] | None = None) -> dict:
     """The summary as JSON data; `seconds=None` leaves the wall-clock time out."""
     data = {"format": HUNT_FORMAT, "version": HUNT_VERSION, "protocol": protocol, "seed": seed, "examples": examples}
     if seconds is not None:
         data["seconds"] = round(seconds, 2)
-    return {**data, "settings": settings, "bugs": bugs}
+    data.update({"settings": settings, "bugs": bugs})
+    if interrupted:
+        data["interrupted"] = True
+    if unshrunk:
+        data["unshrunk"] = unshrunk
+    if statistics is not None:
+        data["statistics"] = statistics
+    return data
 
 
 def save_summary(out_dir: str | os.PathLike, data: dict) -> Path:
@@ -76,6 +91,12 @@ def summary_from_data(path: Path, data: Any) -> HuntSummary:
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         raise HuntFileError(f"{path}: field 'settings' should be an object")
+    interrupted = data.get("interrupted", False)
+    if type(interrupted) is not bool:
+        raise HuntFileError(f"{path}: field 'interrupted' should be true or false")
+    statistics = data.get("statistics", {})
+    if not _valid_statistics(statistics):
+        raise HuntFileError(f"{path}: field 'statistics' should hold runs, features, states and never")
     return HuntSummary(
         path=path,
         protocol=field("protocol", str),
@@ -84,7 +105,27 @@ def summary_from_data(path: Path, data: Any) -> HuntSummary:
         seconds=float(field("seconds", (int, float))) if "seconds" in data else None,
         bugs=tuple(path.parent / b for b in bugs),
         settings=settings,
+        interrupted=interrupted,
+        statistics=statistics,
     )
+
+
+def _valid_statistics(stats: Any) -> bool:
+    """Counts are whole numbers under names, as `Coverage.to_dict` writes them."""
+    if stats == {}:
+        return True
+    if not isinstance(stats, dict) or not _count(stats.get("runs")):
+        return False
+    features, states, never = stats.get("features"), stats.get("states"), stats.get("never")
+    return (
+        isinstance(features, dict) and all(isinstance(c, dict) and all(map(_count, c.values())) for c in features.values())
+        and isinstance(states, dict) and all(map(_count, states.values()))
+        and isinstance(never, list) and all(isinstance(n, str) for n in never)
+    )
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
 
 
 def read_json(path: str | os.PathLike) -> Any:

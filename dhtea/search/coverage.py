@@ -1,0 +1,134 @@
+"""What a hunt exercised: its scenarios by feature, and how many runs reached
+each interesting state.
+
+"2,000 scenarios passed" proves little if none of them had a joiner wait behind
+a lock. A hunt counts every run by the features of its scenario (ring size,
+joiner count, latency model, and any other feature in `FEATURES`) and by the
+interesting states the run went through (`STATES`); a value or a state that no
+run reached is listed as never exercised.
+
+To count a new feature, add `(name, function)` to `FEATURES`: the function maps
+a scenario to the feature's value as a short string, or None when scenarios of
+this kind do not have the feature at all.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping
+
+import attrs
+
+from dhtea.core.network import LATENCY_MODELS
+from dhtea.core.scenario import Scenario
+from dhtea.core.trace import RunResult
+
+
+def _fault_kinds(scenario: Scenario) -> str | None:
+    faults = getattr(scenario, "faults", None)  # scenarios without faults: no such feature
+    if faults is None:
+        return None
+    kinds = sorted({str(getattr(f, "kind", type(f).__name__.lower())) for f in faults})
+    return "+".join(kinds) if kinds else "none"
+
+
+FEATURES: tuple[tuple[str, Callable[[Scenario], str | None]], ...] = (
+    ("ring size", lambda s: str(len(s.ring))),
+    ("joiners", lambda s: str(len(s.joins))),
+    ("latency model", lambda s: s.network.latency.kind),
+    ("fault kind", _fault_kinds),
+)
+
+QUEUED = "a joiner queued behind a lock"
+OVERTAKEN = "a message overtook another on its link"
+WRAPPED = "a wrap-around insertion"
+STATES: tuple[str, ...] = (QUEUED, OVERTAKEN, WRAPPED)
+
+
+def reached_states(result: RunResult) -> tuple[str, ...]:
+    """The interesting states `result` went through, in `STATES` order.
+
+    Queued: a node's join queue grew. Overtaken: a message was delivered before
+    one sent earlier on the same link (src to dst). Wrap-around: a joiner became
+    a member in the gap from the largest member round to the smallest."""
+    queued = overtaken = wrapped = False
+    latest: dict[tuple[int, int], float] = {}  # per link: the latest arrival of a message sent so far
+    members = set(result.scenario.ring)
+    end = result.end_time
+    for e in result.events:
+        if e.kind == "send":
+            if e.arrive is not None and not overtaken:
+                link = (e.message.src, e.message.dst)
+                before = latest.get(link)
+                if before is not None and e.arrive < before and e.arrive <= end:
+                    overtaken = True
+                if before is None or e.arrive > before:
+                    latest[link] = e.arrive
+            continue
+        for field, old, new in e.changes:
+            if field == "queue" and len(new) > len(old):
+                queued = True
+            elif field == "member" and new and not old:
+                if members and (e.node > max(members) or e.node < min(members)):
+                    wrapped = True
+                members.add(e.node)
+    flags = (queued, overtaken, wrapped)
+    return tuple(name for name, hit in zip(STATES, flags) if hit)
+
+
+@attrs.define
+class Coverage:
+    """Counts over the runs of a hunt. `add` one run at a time; `merge` the
+    counts of hunts run in parallel."""
+
+    runs: int = 0
+    features: dict[str, dict[str, int]] = attrs.field(factory=dict)
+    states: dict[str, int] = attrs.field(factory=lambda: dict.fromkeys(STATES, 0))
+
+    def add(self, result: RunResult) -> None:
+        self.runs += 1
+        for name, value_of in FEATURES:
+            value = value_of(result.scenario)
+            if value is not None:
+                counts = self.features.setdefault(name, {})
+                counts[value] = counts.get(value, 0) + 1
+        for state in reached_states(result):
+            self.states[state] = self.states.get(state, 0) + 1
+
+    def merge(self, other: "Coverage") -> None:
+        self.runs += other.runs
+        for name, counts in other.features.items():
+            mine = self.features.setdefault(name, {})
+            for value, n in counts.items():
+                mine[value] = mine.get(value, 0) + n
+        for state, n in other.states.items():
+            self.states[state] = self.states.get(state, 0) + n
+
+    def to_dict(self, expected: Mapping[str, Iterable[str]] | None = None) -> dict:
+        """The counts as JSON-ready data, values in a fixed order, with every
+        `expected` value (and every state) that no run reached listed in `never`."""
+        expected = dict(expected or {})
+        features = {}
+        for name, _ in FEATURES:
+            seen = self.features.get(name, {})
+            if not seen and name not in expected:
+                continue
+            values = list(dict.fromkeys([*expected.get(name, ()), *sorted(seen, key=_order)]))
+            features[name] = {v: seen.get(v, 0) for v in values}
+        states = {s: self.states.get(s, 0) for s in STATES}
+        never = [f"{name} {v}" for name, counts in features.items() for v, n in counts.items() if n == 0]
+        never += [s for s, n in states.items() if n == 0]
+        return {"runs": self.runs, "features": features, "states": states, "never": never}
+
+
+def _order(value: str) -> tuple:
+    return (0, int(value), "") if value.isdigit() else (1, 0, value)
+
+
+def expected_values(max_ring: int | None = None, max_joiners: int | None = None) -> dict[str, list[str]]:
+    """The feature values a hunt's strategy can produce, to show those it never ran."""
+    out: dict[str, list[str]] = {"latency model": list(LATENCY_MODELS)}
+    if max_ring is not None:
+        out["ring size"] = [str(n) for n in range(1, max_ring + 1)]
+    if max_joiners is not None:
+        out["joiners"] = [str(n) for n in range(1, max_joiners + 1)]
+    return out
