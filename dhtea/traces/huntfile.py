@@ -22,8 +22,9 @@ from typing import Any
 import attrs
 
 from dhtea.traces.files import read_json as _read_json
-from dhtea.traces.files import write_text_atomic
-from dhtea.traces.serial import TraceFileError, dumps
+from dhtea.traces.files import shown, write_text_atomic
+from dhtea.traces.schema import FieldError, Fields, boolean, check_record, integer, mapping, number, optional, text
+from dhtea.traces.serial import MAX_NAME, NAME, TraceFileError, dumps
 
 HUNT_FORMAT = "dhtea-hunt"
 HUNT_VERSION = 1
@@ -71,42 +72,67 @@ def is_summary(data: Any) -> bool:
     return isinstance(data, dict) and data.get("format") == HUNT_FORMAT
 
 
+def _bug_file(value: Any, where: str) -> None:
+    """A trace file name relative to the summary's folder: never an absolute path or `..`."""
+    text(1000, name=True)(value, where)
+    if Path(value).is_absolute() or ".." in Path(value).parts:
+        raise FieldError(f"field '{where}' should be a file name in the summary's folder, got {shown(value)}")
+
+
+def _bug_files(value: Any, where: str) -> None:
+    if not isinstance(value, list):
+        raise FieldError(f"field '{where}' should list trace file names, got {shown(value)}")
+    for i, name in enumerate(value):
+        _bug_file(name, f"{where}[{i}]")
+
+
+def _setting(value: Any, where: str) -> None:
+    """A search setting: a number, a string, true/false, null, or a list of these."""
+    for v in value if isinstance(value, list) else (value,):
+        if v is not None and not isinstance(v, (bool, int, float, str)) or isinstance(v, str) and len(v) > MAX_NAME:
+            raise FieldError(f"field '{where}' should be a number, a short string, true/false, null or a list of "
+                             f"these, got {shown(value)}")
+
+
+def _statistics(value: Any, where: str) -> None:
+    if not _valid_statistics(value):
+        raise FieldError(f"field '{where}' should hold runs, features, states and never, got {shown(value)}")
+
+
+# One line per field; `optional(...)` for a field older summaries lack.
+HUNT_FIELDS: Fields = {
+    "protocol": NAME,
+    "seed": integer(),
+    "examples": integer(0),
+    "seconds": optional(number(0)),  # left out by --no-timings
+    "bugs": _bug_files,
+    "settings": optional(mapping(text(MAX_NAME, name=True), _setting)),
+    "interrupted": optional(boolean),
+    "statistics": optional(_statistics),
+}
+
+
 def summary_from_data(path: Path, data: Any) -> HuntSummary:
     """Check a parsed `hunt.json`; any problem is a one-line `HuntFileError`."""
-
-    def field(name: str, kind: type | tuple[type, ...]) -> Any:
-        if name not in data:
-            raise HuntFileError(f"{path}: missing field '{name}'")
-        value = data[name]
-        if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-            raise HuntFileError(f"{path}: field '{name}' has the wrong type ({value!r})")
-        return value
-
+    if not isinstance(data, dict):
+        raise HuntFileError(f"{path}: not a hunt summary: the file should be a JSON object, got {shown(data, 30)}")
     version = data.get("version")
     if type(version) is not int or version != HUNT_VERSION:
-        raise HuntFileError(f"{path}: unsupported hunt summary version {version!r} (this dhtea reads version {HUNT_VERSION})")
-    bugs = field("bugs", list)
-    if not all(isinstance(b, str) and b for b in bugs):
-        raise HuntFileError(f"{path}: field 'bugs' should list trace file names")
-    settings = data.get("settings", {})
-    if not isinstance(settings, dict):
-        raise HuntFileError(f"{path}: field 'settings' should be an object")
-    interrupted = data.get("interrupted", False)
-    if type(interrupted) is not bool:
-        raise HuntFileError(f"{path}: field 'interrupted' should be true or false")
-    statistics = data.get("statistics", {})
-    if not _valid_statistics(statistics):
-        raise HuntFileError(f"{path}: field 'statistics' should hold runs, features, states and never")
+        raise HuntFileError(f"{path}: unsupported hunt summary version {shown(version)} (this dhtea reads version {HUNT_VERSION})")
+    try:
+        check_record(HUNT_FIELDS, data)
+    except FieldError as exc:
+        raise HuntFileError(f"{path}: {exc}") from None
     return HuntSummary(
         path=path,
-        protocol=field("protocol", str),
-        seed=field("seed", int),
-        examples=field("examples", int),
-        seconds=float(field("seconds", (int, float))) if "seconds" in data else None,
-        bugs=tuple(path.parent / b for b in bugs),
-        settings=settings,
-        interrupted=interrupted,
-        statistics=statistics,
+        protocol=data["protocol"],
+        seed=data["seed"],
+        examples=data["examples"],
+        seconds=float(data["seconds"]) if "seconds" in data else None,
+        bugs=tuple(path.parent / b for b in data["bugs"]),
+        settings=data.get("settings", {}),
+        interrupted=data.get("interrupted", False),
+        statistics=data.get("statistics", {}),
     )
 
 

@@ -23,9 +23,11 @@ from typing import Any
 
 import attrs
 
-from dhtea.traces.files import read_json, write_text_atomic
+from dhtea.traces.files import FORMATS, read_json, shown, write_text_atomic
+from dhtea.traces.schema import (FieldError, Fields, boolean, check_record, integer, list_of, mapping, nullable,
+                                 number, one_of, optional, record, text)
 from dhtea.core.messages import Message
-from dhtea.core.network import LATENCY_MODELS, LinkLatency, Network, Partition
+from dhtea.core.network import FATES, LATENCY_MODELS, LinkLatency, Network, Partition
 from dhtea.core.scenario import Crash, Join, JoinSchedule, Leave, Scenario
 from dhtea.core.trace import DEFAULT_INVARIANTS, STATUSES, Event, RunResult
 from invariants import VIEW_FIELDS, Frame, NodeView, Violation, valid_view_value
@@ -184,7 +186,7 @@ def latency_from_dict(d: Any, where: str) -> Any:
     kind = _field(d, "kind", where)
     cls = LATENCY_MODELS.get(kind)
     if cls is None:
-        raise TraceFileError(f"{where}.kind: unknown latency model {kind!r} (known: {', '.join(LATENCY_MODELS)})")
+        raise TraceFileError(f"{where}.kind: unknown latency model {shown(kind)} (known: {', '.join(LATENCY_MODELS)})")
     args = {f.name: _field(d, f.name, where) for f in attrs.fields(cls) if f.default is attrs.NOTHING}
     args.update({f.name: d[f.name] for f in attrs.fields(cls) if f.name in d})
     return cls(**args)
@@ -265,32 +267,32 @@ def message_from_dict(d: dict) -> Message:
 
 def _number(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} should be a finite number, got {value!r}")
+        raise ValueError(f"{name} should be a finite number, got {shown(value)}")
     return value
 
 
 def _id(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"node ids are integers, got {value!r}")
+        raise ValueError(f"node ids are integers, got {shown(value)}")
     return value
 
 
 def _bool(value: object, name: str) -> bool:
     if type(value) is not bool:
-        raise ValueError(f"{name} should be true or false, got {value!r}")
+        raise ValueError(f"{name} should be true or false, got {shown(value)}")
     return value
 
 
 def _change(change: object) -> tuple[str, object, object]:
     field, old, new = change  # type: ignore[misc]
     if field not in VIEW_FIELDS or not (valid_view_value(field, old) and valid_view_value(field, new)):
-        raise ValueError(f"bad change {change!r}: fields are {', '.join(VIEW_FIELDS)} with ids, booleans or id lists")
+        raise ValueError(f"bad change {shown(change)}: fields are {', '.join(VIEW_FIELDS)} with ids, booleans or id lists")
     return field, _tupled(old), _tupled(new)
 
 
 def _str(value: object) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {value!r}")
+        raise ValueError(f"expected a string, got {shown(value)}")
     return value
 
 
@@ -306,7 +308,7 @@ def event_from_dict(d: dict) -> Event:
     """Read one event, checking what the timeline and replay rely on."""
     kind = d["kind"]
     if kind not in _EVENT_KINDS:
-        raise ValueError(f"unknown event kind {kind!r}")
+        raise ValueError(f"unknown event kind {shown(kind)}")
     if kind in ("send", "deliver", "drop") and "msg" not in d:
         raise ValueError(f"a {kind} event needs a 'msg'")
     arrive = d.get("arrive")
@@ -385,13 +387,141 @@ def _check_event_nodes(e: Event, nodes: set[int]) -> None:
         raise ValueError(f"event #{e.seq} delivers to {e.message.dst}, not a node of the scenario")
 
 
+# -- what a trace file may hold -------------------------------------------------
+# One table per JSON object; a field added to the format is one line here
+# (`optional(...)` if older files lack it). Checked before anything is built
+# from the file, so every problem is one line naming the field.
+
+#: Names (protocol, invariant, message kind, timer, data names) and free text.
+MAX_NAME = 200
+MAX_TEXT = 100_000
+
+NODE_ID = integer()
+TIME = number(0)
+NAME = text(MAX_NAME, name=True)
+
+
+def _scalar(value: Any, where: str) -> None:
+    if value is not None and not isinstance(value, (bool, int)):
+        text(MAX_TEXT)(value, where)
+
+
+def _latency(value: Any, where: str) -> None:
+    kind = _field(value, "kind", where)
+    cls = LATENCY_MODELS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise FieldError(f"field '{where}.kind': unknown latency model {shown(kind)} (known: {', '.join(LATENCY_MODELS)})")
+    params = {f.name: (number() if f.default is attrs.NOTHING else optional(number())) for f in attrs.fields(cls)}
+    check_record(params, value, where)
+
+
+def _view_change(value: Any, where: str) -> None:
+    if not (isinstance(value, list) and len(value) == 3 and value[0] in VIEW_FIELDS
+            and valid_view_value(value[0], value[1]) and valid_view_value(value[0], value[2])):
+        raise FieldError(f"field '{where}' should be [field, old, new] with a field of {', '.join(VIEW_FIELDS)} "
+                         f"and ids, booleans or id lists, got {shown(value)}")
+
+
+NETWORK_FIELDS: Fields = {
+    "latency": _latency,
+    "links": list_of(record({"src": NODE_ID, "dst": NODE_ID, "latency": _latency})),
+    "delays": list_of(TIME),
+    "fifo": boolean,
+    "loss": optional(number(0)),
+    "duplicate": optional(number(0)),
+    "fates": optional(list_of(one_of(*FATES))),
+    "partitions": optional(list_of(record(
+        {"start": TIME, "end": TIME, "side_a": list_of(NODE_ID), "side_b": list_of(NODE_ID)}))),
+    "faults_until": optional(nullable(TIME)),
+}
+SCENARIO_FIELDS: Fields = {
+    "ring": list_of(NODE_ID, shortest=1),
+    "joins": list_of(record({"node": NODE_ID, "at": TIME, "bootstrap": NODE_ID})),
+    "network": record(NETWORK_FIELDS),
+    "seed": integer(),
+    "max_events": integer(1),
+    "deadline": nullable(number(above=0)),
+    "churn": optional(list_of(record({"kind": one_of(*_DEPARTURES), "node": NODE_ID, "at": TIME}))),
+    "settle": optional(nullable(number(above=0))),
+}
+MESSAGE_FIELDS: Fields = {
+    "kind": NAME,
+    "src": NODE_ID,
+    "dst": NODE_ID,
+    "data": optional(mapping(NAME, _scalar)),
+}
+EVENT_FIELDS: Fields = {
+    "seq": integer(0),
+    "t": TIME,
+    "kind": one_of(*_EVENT_KINDS),
+    "node": NODE_ID,
+    "msg": optional(record(MESSAGE_FIELDS)),
+    "changes": optional(list_of(_view_change)),
+    "arrive": optional(nullable(TIME)),
+    "timer": optional(nullable(NAME)),
+    "fault": optional(nullable(one_of(*(f for f in _FAULTS if f)))),
+    "again": optional(nullable(TIME)),
+}
+VIOLATION_FIELDS: Fields = {
+    "invariant": NAME,
+    "nodes": list_of(NODE_ID),
+    "message": text(MAX_TEXT),
+    "event": integer(-1),
+    "t": TIME,
+}
+NODE_VIEW_FIELDS: Fields = {
+    "id": NODE_ID,
+    "left": nullable(NODE_ID),
+    "right": nullable(NODE_ID),
+    "member": boolean,
+    "busy": boolean,
+    "queue": list_of(NODE_ID),
+}
+TRACE_FIELDS: Fields = {
+    "protocol": NAME,
+    "invariants": optional(list_of(NAME)),
+    "scenario": record(SCENARIO_FIELDS),
+    "status": one_of(*STATUSES),
+    "end_time": TIME,
+    "violations": list_of(record(VIOLATION_FIELDS)),
+    "final": list_of(record(NODE_VIEW_FIELDS)),
+    "events": list_of(record(EVENT_FIELDS)),
+}
+
+
+def _check_consistent(data: dict, nodes: set[int]) -> None:
+    """What the tables cannot say: events numbered in order, each message on its
+    node's side, final views of the scenario's nodes, each once."""
+    for i, e in enumerate(data["events"]):
+        if e["seq"] != i:
+            raise FieldError(f"field 'events[{i}].seq' should be {i} (events are numbered in order), got {shown(e['seq'])}")
+        msg = e.get("msg")
+        if e["kind"] in ("send", "deliver", "drop") and msg is None:
+            raise FieldError(f"events[{i}]: a {e['kind']} event needs a 'msg'")
+        if msg is not None and (e["kind"] == "send" and msg["src"] != e["node"] or e["kind"] == "deliver" and msg["dst"] != e["node"]):
+            raise FieldError(f"events[{i}]: a {e['kind']} event of node {e['node']} with a message {msg['src']} -> {msg['dst']}")
+    ids = [v["id"] for v in data["final"]]
+    if len(set(ids)) != len(ids) or not set(ids) <= nodes:
+        raise FieldError("field 'final' should hold one view for each node of the scenario")
+
+
 def _trace_from_data(path: Path, data: Any) -> TraceFile:
-    if _field(data, "format", "") != TRACE_FORMAT:
-        raise TraceFileError(f"not a dhtea trace (format is {data['format']!r}, expected {TRACE_FORMAT!r})")
+    if not isinstance(data, dict):
+        raise TraceFileError(f"not a dhtea trace: the file should be a JSON object, got {shown(data, 30)}")
+    fmt = _field(data, "format", "")
+    if fmt != TRACE_FORMAT:
+        what = FORMATS.get(fmt) if isinstance(fmt, str) else None
+        if what:
+            raise TraceFileError(f"this is {what}, not a trace file (format {fmt!r}, expected {TRACE_FORMAT!r})")
+        raise TraceFileError(f"not a dhtea trace (format is {shown(fmt)}, expected {TRACE_FORMAT!r})")
     version = _field(data, "version", "")
     if type(version) is not int or version not in READABLE_VERSIONS:
         readable = " and ".join(str(v) for v in READABLE_VERSIONS)
-        raise TraceFileError(f"unsupported trace version {version!r} (this dhtea reads versions {readable})")
+        raise TraceFileError(f"unsupported trace version {shown(version)} (this dhtea reads versions {readable})")
+    try:
+        check_record(TRACE_FIELDS, data)
+    except FieldError as exc:
+        raise TraceFileError(str(exc)) from None
     protocol = _field(data, "protocol", "")
     if not isinstance(protocol, str) or not protocol:
         raise TraceFileError("field 'protocol' should be a protocol name")
@@ -413,6 +543,10 @@ def _trace_from_data(path: Path, data: Any) -> TraceFile:
         raise TraceFileError(f"malformed event or violation: missing field {exc}") from None
     except (TypeError, ValueError, AttributeError) as exc:
         raise TraceFileError(f"malformed event or violation: {exc}") from None
+    try:
+        _check_consistent(data, nodes)
+    except FieldError as exc:
+        raise TraceFileError(str(exc)) from None
     return TraceFile(path, data, protocol, scenario, violations, invariants)
 
 

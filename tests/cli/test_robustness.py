@@ -54,9 +54,9 @@ def _spoil(path, edit):
 @pytest.mark.parametrize(
     "edit, words",
     [
-        (lambda d: d["events"][4]["changes"].__setitem__(0, ["right", 3, "<script>alert(1)</script>"]), "bad change"),
-        (lambda d: d["events"][4]["changes"].__setitem__(0, ["colour", 3, 1]), "bad change"),
-        (lambda d: d["scenario"]["network"].__setitem__("fifo", "no"), "fifo should be true or false"),
+        (lambda d: d["events"][4]["changes"].__setitem__(0, ["right", 3, "<script>alert(1)</script>"]), r"changes\[0\]' should be \[field, old, new\]"),
+        (lambda d: d["events"][4]["changes"].__setitem__(0, ["colour", 3, 1]), r"changes\[0\]' should be \[field, old, new\]"),
+        (lambda d: d["scenario"]["network"].__setitem__("fifo", "no"), "field 'scenario.network.fifo' should be true or false"),
         (lambda d: d.__setitem__("status", []), "field 'status'"),
         (lambda d: d["events"][1]["msg"].__setitem__("src", 99), "not part of the scenario"),
         (lambda d: d["events"][4].__setitem__("node", 99), "not part of the scenario"),

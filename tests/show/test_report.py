@@ -399,7 +399,7 @@ def _hunt_file(tmp_path: Path, **fields) -> Path:
          ["inconsistent trace", "event #4"]),
         (lambda t: t, ["a folder without a hunt.json"]),
         (lambda t: _hunt_file(t, version=2), ["unsupported hunt summary version 2"]),
-        (lambda t: _hunt_file(t, examples="many"), ["field 'examples' has the wrong type"]),
+        (lambda t: _hunt_file(t, examples="many"), ["field 'examples' should be an integer"]),
         (lambda t: _hunt_file(t, bugs=["gone.trace.json"]), ["gone.trace.json: no such file"]),
         (lambda t: _hunt_file(t, protocol=None), ["missing field 'protocol'"]),
     ],
