@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dhtea.cli.argtypes import positive_int, whole_number
 from dhtea.cli import explore as cli_explore
+from dhtea.cli.errors import report_error
 from dhtea.cli import real as cli_real
 from dhtea.cli import huntcmd
 from dhtea.search.hunting import DEFAULT_DATABASE
@@ -239,12 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (UsageError, UnknownProtocol, UnknownInvariant, TraceFileError, TraceStateError, LatencyError,
             OutputError) as exc:
-        print(f"dhtea: error: {exc}", file=sys.stderr)
-        return 2
+        return report_error(exc)
     except OSError as exc:  # e.g. --out names a file, --save names a folder
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"dhtea: error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return 2
+        return report_error(f"{exc.strerror or exc}{where}")
     except KeyboardInterrupt:
         print("dhtea: interrupted", file=sys.stderr)
         return 130

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Callable
 
 from dhtea.cli.argtypes import positive_int, whole_number
+from dhtea.cli.errors import report_error
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def _error(text: object) -> int:
-    print(f"dhtea: error: {text}", file=sys.stderr)
-    return 2
+    return report_error(text)
 
 
 def _probability(text: str) -> float:

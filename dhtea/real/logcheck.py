@@ -36,7 +36,9 @@ from typing import Iterable
 
 import attrs
 
-from dhtea.traces.serial import event_from_dict
+from dhtea.traces.files import FORMATS, known_format, parse_json, read_input, shown
+from dhtea.traces.schema import FieldError, check_record, nullable, number, optional, text
+from dhtea.traces.serial import EVENT_FIELDS, MAX_TEXT, NAME, event_from_dict
 from dhtea.show.timeline import format_event, format_violation
 from dhtea.core.trace import Event
 from dhtea.real.udp import LOG_FORMAT, LOG_VERSION
@@ -45,6 +47,11 @@ from invariants import AT_REST, SAFETY, VIEW_FIELDS, Invariant, NodeView, RingVi
 
 class LogError(ValueError):
     """A log that cannot be checked: the message is one line for the user."""
+
+
+#: What `dhtea check` expects, said in errors about files that are something else.
+_EXPECTED = (f"`dhtea check` reads the JSON-lines logs that `dhtea node` writes, whose first line is a "
+             f"header with format {LOG_FORMAT!r}")
 
 
 @attrs.frozen
@@ -79,10 +86,14 @@ def _view(d: object, node: int) -> NodeView:
 
 def parse_header(obj: object) -> dict:
     """Check a log's first line; ValueError says what is wrong."""
-    if not isinstance(obj, dict) or obj.get("format") != LOG_FORMAT:
-        raise ValueError(f"not a dhtea node log (the first line should have format {LOG_FORMAT!r})")
+    fmt = obj.get("format") if isinstance(obj, dict) else None
+    if fmt != LOG_FORMAT:
+        what = FORMATS.get(fmt) if isinstance(fmt, str) else None
+        if what:
+            raise ValueError(f"this is {what} (format {fmt!r}), not a node log: {_EXPECTED}")
+        raise ValueError(f"not a dhtea node log: {_EXPECTED}")
     if type(obj.get("version")) is not int or obj["version"] != LOG_VERSION:
-        raise ValueError(f"unsupported log version {obj.get('version')!r} (this dhtea reads version {LOG_VERSION})")
+        raise ValueError(f"unsupported log version {shown(obj.get('version'))} (this dhtea reads version {LOG_VERSION})")
     node, address, epoch = obj.get("node"), obj.get("address"), obj.get("epoch")
     if not _is_id(node):
         raise ValueError("the header's node should be an integer id")
@@ -95,6 +106,12 @@ def parse_header(obj: object) -> dict:
     return {**obj, "view": _view(obj.get("view"), node), "address": tuple(address)}
 
 
+#: An event line: a trace event whose times may be before the epoch, plus why a
+#: step failed or a send was lost.
+LOG_EVENT_FIELDS = {**EVENT_FIELDS, "t": number(), "arrive": optional(nullable(number())),
+                    "error": optional(nullable(text(MAX_TEXT))), "lost": optional(nullable(NAME))}
+
+
 def parse_event(obj: object, node: int, seq: int) -> tuple[Event, dict]:
     """Check one event line of `node`'s log, expected to be event number `seq`."""
     if not isinstance(obj, dict):
@@ -104,6 +121,10 @@ def parse_event(obj: object, node: int, seq: int) -> tuple[Event, dict]:
     except KeyError as exc:
         raise ValueError(f"missing field {exc}") from None
     except (TypeError, AttributeError) as exc:
+        raise ValueError(str(exc)) from None
+    try:
+        check_record(LOG_EVENT_FIELDS, obj)
+    except FieldError as exc:
         raise ValueError(str(exc)) from None
     if event.node != node or event.seq != seq:
         raise ValueError(f"expected event #{seq} of node {node}, got #{event.seq} of node {event.node}")
@@ -126,21 +147,16 @@ def _stats(stats: object) -> dict:
 
 def read_log(path: str | Path) -> NodeLog:
     """Read and validate one node log; any problem is a one-line `LogError`."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LogError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LogError(f"{path}: cannot read: {exc}") from None
+    text = read_input(path, LogError)
     lines = text.split("\n")
-    truncated = lines[-1] != ""  # a last line without its newline was cut short: ignore it
-    lines = lines[:-1]
+    partial = lines.pop()  # a last line without its newline was cut short (the node was killed mid-write)
     if not lines:
-        raise LogError(f"{path}: empty log (did the node start?)")
+        _refuse_one_line(path, partial)
+        lines, partial = [partial], ""  # a whole header that only lacks its newline
     events, extras, stats, header = [], [], None, None
     for lineno, line in enumerate(lines, 1):
         try:
-            obj = json.loads(line)
+            obj = parse_json(line, f"{path}:{lineno}", _LineError)
             if header is None:
                 header = parse_header(obj)
             elif stats is not None:
@@ -151,14 +167,41 @@ def read_log(path: str | Path) -> NodeLog:
                 event, extra = parse_event(obj, header["node"], len(events))
                 events.append(event)
                 extras.append(extra)
-        except json.JSONDecodeError as exc:
-            raise LogError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-        except RecursionError:
-            raise LogError(f"{path}:{lineno}: JSON nested too deeply") from None
+        except _LineError as exc:
+            what = known_format(text) if header is None else None
+            if what and what != FORMATS[LOG_FORMAT]:
+                raise LogError(f"{path}: this is {what}, not a node log: {_EXPECTED}") from None
+            raise LogError(f"{exc}" + ("" if header else f" ({_EXPECTED})")) from None
         except ValueError as exc:
             raise LogError(f"{path}:{lineno}: {exc}") from None
     return NodeLog(str(path), header["protocol"], header["node"], header["address"], header["role"], header["view"],
-                   float(header["epoch"]), tuple(events), tuple(extras), stats, truncated)
+                   float(header["epoch"]), tuple(events), tuple(extras), stats, partial != "")
+
+
+class _LineError(ValueError):
+    """One line of a log that is not valid JSON."""
+
+
+def _refuse_one_line(path: str | Path, line: str) -> None:
+    """A log with no complete line: say what it holds and what is missing. Returns
+    only if `line` is a whole, valid header that lacks just its newline."""
+    if not line.strip():
+        raise LogError(f"{path}: empty file: {_EXPECTED}, then one line per event (did the node start?)")
+    what = known_format(line)
+    if what and what != FORMATS[LOG_FORMAT]:
+        raise LogError(f"{path}: this is {what}, not a node log: {_EXPECTED}")
+    try:
+        obj = parse_json(line, path, _LineError)
+    except _LineError:
+        if what:
+            raise LogError(f"{path}: only a node log header cut short (no newline, not complete JSON): the node "
+                           f"was stopped while starting; no event to check") from None
+        raise LogError(f"{path}: one line of text that is not JSON, without a newline: {_EXPECTED}, "
+                       f"then one line per event") from None
+    try:
+        parse_header(obj)
+    except ValueError as exc:
+        raise LogError(f"{path}: one line only, and {exc}") from None
 
 
 def read_logs(paths: Iterable[str | Path]) -> list[NodeLog]:

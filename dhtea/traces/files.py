@@ -93,10 +93,12 @@ def read_input(path: str | os.PathLike, error: type[Exception]) -> str:
         if not stat.S_ISREG(info.st_mode):
             kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
             raise error(f"{path}: is {kind}; dhtea reads only regular files")
-        too_big = (f"{path}: bigger than {limit / MB:g} MB, the most dhtea reads from one file "
-                   f"(set {MAX_INPUT_ENV} to raise the cap, e.g. {MAX_INPUT_ENV}={max(2 * limit // MB, 1)})")
+        def too_big(size: int) -> Exception:
+            return error(f"{path}: larger than {limit / MB:.3g} MB, the cap on what dhtea reads from one file "
+                         f"(to raise it, set {MAX_INPUT_ENV}, e.g. {MAX_INPUT_ENV}={size // MB + 1})")
+
         if info.st_size > limit:
-            raise error(too_big)
+            raise too_big(info.st_size)
         chunks, size = [], 0
         while size <= limit:  # read to the cap, never past it, even if the file grows meanwhile
             chunk = os.read(fd, min(1 << 20, limit + 1 - size))
@@ -105,7 +107,7 @@ def read_input(path: str | os.PathLike, error: type[Exception]) -> str:
             chunks.append(chunk)
             size += len(chunk)
         if size > limit:
-            raise error(too_big)
+            raise too_big(size)
     except OSError as exc:
         raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
     finally:

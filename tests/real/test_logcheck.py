@@ -133,7 +133,7 @@ def _json_edit(**fields):
 @pytest.mark.parametrize(
     "breakage, fragment",
     [
-        (lambda p: p.write_text(""), "empty log"),
+        (lambda p: p.write_text(""), "empty file"),
         (lambda p: _edit(p, 0, lambda s: "{not json"), "not valid JSON"),
         (lambda p: _edit(p, 0, _json_edit(format="other")), "not a dhtea node log"),
         (lambda p: _edit(p, 0, _json_edit(version=2)), "unsupported log version 2"),
