@@ -37,8 +37,9 @@ from typing import Iterable
 import attrs
 
 from dhtea.traces.files import FORMATS, known_format, parse_json, read_input, shown
-from dhtea.traces.schema import FieldError, check_record, nullable, number, optional, text
-from dhtea.traces.serial import EVENT_FIELDS, MAX_TEXT, NAME, event_from_dict
+from dhtea.traces.schema import (FieldError, check_record, integer, list_of, mapping, nullable, number, one_of,
+                                 optional, record, text)
+from dhtea.traces.serial import EVENT_FIELDS, MAX_TEXT, NAME, NODE_ID, NODE_VIEW_FIELDS, event_from_dict
 from dhtea.show.timeline import format_event, format_violation
 from dhtea.core.trace import Event
 from dhtea.real.udp import LOG_FORMAT, LOG_VERSION
@@ -94,6 +95,10 @@ def parse_header(obj: object) -> dict:
         raise ValueError(f"not a dhtea node log: {_EXPECTED}")
     if type(obj.get("version")) is not int or obj["version"] != LOG_VERSION:
         raise ValueError(f"unsupported log version {shown(obj.get('version'))} (this dhtea reads version {LOG_VERSION})")
+    try:
+        check_record(HEADER_FIELDS, obj)
+    except FieldError as exc:
+        raise ValueError(f"header: {exc}") from None
     node, address, epoch = obj.get("node"), obj.get("address"), obj.get("epoch")
     if not _is_id(node):
         raise ValueError("the header's node should be an integer id")
@@ -104,6 +109,34 @@ def parse_header(obj: object) -> dict:
     if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
         raise ValueError("the header's epoch should be a number")
     return {**obj, "view": _view(obj.get("view"), node), "address": tuple(address)}
+
+
+def _host_or_port(value: object, where: str) -> None:
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or isinstance(value, str) and len(value) > 100:
+        raise FieldError(f"field '{where}' should be a host or a port, got {shown(value)}")
+
+
+def _counter(value: object, where: str) -> None:
+    if isinstance(value, dict):
+        mapping(NAME, integer(0))(value, where)
+    else:
+        integer(0)(value, where)
+
+
+#: The line a node writes when it stops: its counters, `dropped` by reason.
+STATS_FIELDS = {"t": number(), "stats": mapping(NAME, _counter)}
+
+HEADER_FIELDS = {
+    "protocol": NAME,
+    "node": NODE_ID,
+    "address": list_of(_host_or_port),
+    "role": one_of("member", "joiner"),
+    "view": record(NODE_VIEW_FIELDS),
+    "epoch": number(),
+    "bootstrap": optional(nullable(NODE_ID)),
+    "pid": optional(integer()),
+    "faults": optional(mapping(NAME, number())),
+}
 
 
 #: An event line: a trace event whose times may be before the epoch, plus why a
@@ -138,7 +171,12 @@ def parse_event(obj: object, node: int, seq: int) -> tuple[Event, dict]:
     return event, {k: obj[k] for k in ("error", "lost") if obj.get(k) is not None}
 
 
-def _stats(stats: object) -> dict:
+def _stats(line: dict) -> dict:
+    try:
+        check_record(STATS_FIELDS, line)
+    except FieldError as exc:
+        raise ValueError(f"the final stats line: {exc}") from None
+    stats = line["stats"]
     dropped = stats.get("dropped") if isinstance(stats, dict) else None
     if not isinstance(dropped, dict) or not all(isinstance(k, str) and _is_id(v) for k, v in dropped.items()):
         raise ValueError("the final stats line should hold counters and a 'dropped' object of counters")
@@ -162,7 +200,7 @@ def read_log(path: str | Path) -> NodeLog:
             elif stats is not None:
                 raise ValueError("an event after the final stats line")
             elif isinstance(obj, dict) and "stats" in obj:
-                stats = _stats(obj["stats"])
+                stats = _stats(obj)
             else:
                 event, extra = parse_event(obj, header["node"], len(events))
                 events.append(event)

@@ -150,7 +150,7 @@ def parse_json(text: str, path: str | os.PathLike, error: type[Exception]) -> An
         return json.loads(text, parse_int=_parse_int, parse_constant=_parse_constant)
     except json.JSONDecodeError as exc:
         what = known_format(text)
-        hint = f"; it looks like {what}" if what else ""
+        hint = f"; this looks like {what}" if what else ""
         raise error(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}){hint}") from None
     except _HugeNumber as exc:
         raise error(f"{path}: line {_line_of(text, exc.digits)}: an integer of {len(exc.digits.lstrip('-'))} digits; "

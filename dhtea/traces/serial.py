@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from dhtea.traces.files import FORMATS, read_json, shown, write_text_atomic
+from dhtea.traces.files import FORMATS, known_format, parse_json, read_input, shown, write_text_atomic
 from dhtea.traces.schema import (FieldError, Fields, boolean, check_record, integer, list_of, mapping, nullable,
                                  number, one_of, optional, record, text)
 from dhtea.core.messages import Message
@@ -372,7 +372,10 @@ class TraceFile:
 def read_trace(path: str | os.PathLike) -> TraceFile:
     """Read and validate a trace file; any problem is a one-line `TraceFileError`."""
     path = Path(path)
-    data = read_json(path, TraceFileError)
+    text = read_input(path, TraceFileError)
+    if known_format(text) == FORMATS["dhtea-log"]:
+        raise TraceFileError(f"{path}: this is a dhtea node log, not a trace file (check node logs with `dhtea check`)")
+    data = parse_json(text, path, TraceFileError)
     try:
         return _trace_from_data(path, data)
     except TraceFileError as exc:
