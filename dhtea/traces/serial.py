@@ -418,6 +418,13 @@ def _latency(value: Any, where: str) -> None:
     check_record(params, value, where)
 
 
+def _invariant_list(value: Any, where: str) -> None:
+    if not isinstance(value, list):
+        raise FieldError(f"field '{where}' should be a list of invariant names, got {shown(value)}")
+    for i, name in enumerate(value):
+        NAME(name, f"{where}[{i}]")
+
+
 def _view_change(value: Any, where: str) -> None:
     if not (isinstance(value, list) and len(value) == 3 and value[0] in VIEW_FIELDS
             and valid_view_value(value[0], value[1]) and valid_view_value(value[0], value[2])):
@@ -482,7 +489,7 @@ NODE_VIEW_FIELDS: Fields = {
 }
 TRACE_FIELDS: Fields = {
     "protocol": NAME,
-    "invariants": optional(list_of(NAME)),
+    "invariants": optional(_invariant_list),
     "scenario": record(SCENARIO_FIELDS),
     "status": one_of(*STATUSES),
     "end_time": TIME,

@@ -40,7 +40,7 @@ HUGE, NAN, INF, DEEP = "@HUGE@", "@NAN@", "@INF@", "@DEEP@"
 LITERALS = {f'"{HUGE}"': "9" * 5000, f'"{NAN}"': "NaN", f'"{INF}"': "-Infinity",
             f'"{DEEP}"': "[" * 50_000 + "]" * 50_000}
 # Fields a file may leave out (deleting them can leave a valid file).
-OPTIONAL = {"data", "changes", "arrive", "timer", "msg", "settings", "value", "floor", "bootstrap", "pid", "faults",
+OPTIONAL = {"seconds", "invariants", "data", "changes", "arrive", "timer", "msg", "settings", "value", "floor", "bootstrap", "pid", "faults",
             "error", "lost"}
 
 
@@ -115,7 +115,7 @@ def texts(text: str, rng: random.Random) -> Iterator[tuple[str, str | bytes, boo
 
 
 def versions(data) -> Iterator[tuple[str, str, bool]]:
-    for v in (0, 2, 99, "1", 1.0, None, [1]):
+    for v in (0, 3, 99, "1", 1.0, None, [1]):
         yield f"version={v!r}", text_of({**data, "version": v}), True
     yield "format=other", text_of({**data, "format": "other"}), True
 
