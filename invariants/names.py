@@ -58,6 +58,10 @@ def load_invariant(spec: str) -> Invariant:
             f"unknown invariant {_cut(repr(spec))}: use a built-in name ({', '.join(BUILTIN)}) or module:name"
         )
     module_name, _, attr = spec.partition(":")
+    if module_name == "__main__":
+        raise UnknownInvariant(
+            f"{_cut(repr(spec))} was defined in a script run as __main__ and cannot be found again: keep it in a module"
+        )
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # the user's module: any failure to import is theirs to fix

@@ -127,6 +127,17 @@ def test_a_counterexample_whose_invariant_is_gone_fails_in_one_line(pytester):
     assert "Traceback" not in result.stdout.str()
 
 
+def test_a_counterexample_of_a_protocol_that_is_gone_fails_in_one_line(pytester):
+    path = _copy(pytester)
+    data = json.loads(path.read_text())
+    data["protocol"] = "regress_gone_protocols:Old"
+    path.write_text(json.dumps(data))
+    result = pytester.runpytest("-q")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"{path}: cannot import protocol module 'regress_gone_protocols'*"])
+    assert "Traceback" not in result.stdout.str()
+
+
 # -- exact mode --------------------------------------------------------------------------
 
 

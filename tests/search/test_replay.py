@@ -81,6 +81,7 @@ def test_a_user_invariant_is_named_module_colon_attribute(user_module):
         ("nosuchmodule_xyz:check", "cannot import invariant module 'nosuchmodule_xyz'"),
         ("queuechecks:not_an_invariant", "is not an invariant"),
         ("queuechecks:missing", "is not an invariant"),
+        ("__main__:short_queues", "defined in a script run as __main__ and cannot be found again"),
     ],
 )
 def test_a_bad_invariant_name_says_what_is_wrong(user_module, spec, words):
