@@ -55,3 +55,56 @@ def assert_ring_holds(
     if save_dir is not None and _final_example():
         saved = save_trace(result, Path(save_dir) / f"{safe_name(result.protocol)}-{result.signature}.trace.json")
     raise RingViolation(result, saved)
+
+
+class ScopeNotProved(AssertionError):
+    """An exploration hit a bound before covering its scope: it proves nothing."""
+
+
+def assert_scope_clean(
+    protocol: type | str,
+    members: int | range,
+    joiners: int | range,
+    *,
+    bootstraps: str = "all",
+    invariants=None,
+    max_states: int | None = None,
+    save_dir: str | Path | None = None,
+) -> list:
+    """Explore every scenario of the scope exhaustively (`dhtea explore`) and
+    pass only if the search was complete and found no violation: a proof for
+    that scope, as a test. `members` and `joiners` are a number or a range
+    (every ring of 1 to 3 members: `range(1, 4)`).
+
+    A violation raises `RingViolation` with the shortest counterexample's
+    timeline (saved to `save_dir` if given); a bound hit before the scope was
+    covered raises `ScopeNotProved`. Returns the per-scope results.
+    """
+    from dhtea.drivers.explore_scope import explore_scope
+    from dhtea.drivers.explore_trace import reproduce
+    from dhtea.drivers.explorer import Explorer
+    from dhtea.protocols import load_protocol
+    from invariants import DEFAULT
+
+    cls = load_protocol(protocol) if isinstance(protocol, str) else protocol
+    invariants = DEFAULT if invariants is None else tuple(invariants)
+    sizes = [(m, j) for m in _span(members) for j in _span(joiners)]
+    results = []
+    for m, j in sizes:
+        left = None if max_states is None else max_states - sum(r.states for r in results)
+        r = explore_scope(cls, m, j, bootstraps=bootstraps, invariants=invariants, max_states=left)  # type: ignore[arg-type]
+        results.append(r)
+        if r.found:
+            found, exploration = r.shortest
+            run = reproduce(Explorer(cls, exploration.ring, exploration.joins, invariants=invariants), found)
+            saved = None
+            if save_dir is not None:
+                saved = save_trace(run, Path(save_dir) / f"{safe_name(run.protocol)}-explore-{found.invariant}.trace.json")
+            raise RingViolation(run, saved)
+        if not r.complete:
+            raise ScopeNotProved(f"ring {m}, joiners {j}: stopped at {r.states} states before covering the scope")
+    return results
+
+
+def _span(value: int | range) -> range:
+    return range(value, value + 1) if isinstance(value, int) else value

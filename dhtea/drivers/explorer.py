@@ -159,6 +159,7 @@ class Explorer:
         self.progress = progress
         self._messages: dict[Message, Message] = {}  # one object per distinct message
         self._order: dict[Message, tuple] = {}
+        self._verdicts: dict[tuple, tuple | None] = {}
 
     # -- one step ----------------------------------------------------------------
 
@@ -267,6 +268,14 @@ class Explorer:
         return RingView(self.ids, state.views)
 
     def _check(self, state: _State, node: int, moved: bool):
+        # The checkers read only the views, and many states share them (they differ in flight).
+        key = (state.views, node, moved)
+        if key in self._verdicts:
+            return self._verdicts[key]
+        verdict = self._verdicts[key] = self._check_views(state, node, moved)
+        return verdict
+
+    def _check_views(self, state: _State, node: int, moved: bool):
         ring = self._ring(state)
         nodes: tuple[int, ...] = (node,)
         if moved:
