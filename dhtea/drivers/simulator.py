@@ -32,6 +32,7 @@ from dhtea.drivers.crashes import handler_frames
 from dhtea.protocols import load_protocol, protocol_name
 from dhtea.core.scenario import Crash, Join, Leave, Scenario
 from dhtea.core.trace import Event, RunResult, churn_before
+from dhtea.drivers.livelock import RepeatWatch
 from invariants import DEFAULT, Invariant, RingView, Violation, view_changes
 from invariants.names import invariant_specs
 
@@ -53,6 +54,7 @@ class Simulation:
         *,
         invariants: Iterable[Invariant] = DEFAULT,
         check: bool = True,
+        watch_from_start: bool = False,
     ) -> None:
         cls = load_protocol(protocol) if isinstance(protocol, str) else protocol
         self.protocol = protocol_name(cls)
@@ -77,6 +79,10 @@ class Simulation:
         self.violations: list[Violation] = []
         self._timers: dict[tuple[int, str], int] = {}
         self._timer_generations = itertools.count()
+        # Looks for a repeated whole state once the run is long (livelock.py); the
+        # per-event path pays only the comparison with `_look_at` it made anyway.
+        self._watch = RepeatWatch(len(self.nodes), watch_from_start)
+        self._look_at = min(scenario.max_events, self._watch.next)
         for join in scenario.joins:
             self.env.timeout(join.at, value=join).callbacks.append(self._on_join)
         for op in scenario.churn:  # scheduled after the joins: a join-only run is scheduled as before
@@ -127,8 +133,8 @@ class Simulation:
     def _step(self, node_id: int, kind: str, msg: Message | None, timer: str | None, bootstrap: int | None) -> None:
         events = self.events
         seq = len(events)
-        if seq >= self.scenario.max_events:
-            self._violate("progress", (node_id,), f"the run did not come to rest within {seq} events", seq - 1)
+        if seq >= self._look_at:
+            self._look(node_id, seq)
         now = float(self.env.now)
         node = self.nodes[node_id]
         ctx = Context(node_id, now, self.rng)
@@ -161,6 +167,15 @@ class Simulation:
             self._apply(node_id, effect, now)
         if changed and self.per_event:
             self._check(node_id, moved, seq)
+
+    def _look(self, node_id: int, seq: int) -> None:
+        if seq >= self.scenario.max_events:
+            self._violate("progress", (node_id,), f"the run did not come to rest within {seq} events", seq - 1)
+        lasso = self._watch.probe(self, seq)
+        if lasso is not None:
+            a, b, nodes = lasso
+            self._violate("progress", nodes, RepeatWatch.describe(a, b), b)
+        self._look_at = min(self.scenario.max_events, self._watch.next)
 
     def _apply(self, node_id: int, effect, now: float) -> None:
         if isinstance(effect, Send):
@@ -295,4 +310,10 @@ class Simulation:
 
 def simulate(protocol: type | str, scenario: Scenario, **options) -> RunResult:
     """Run `protocol` (a class or a name) on `scenario` and return the result."""
-    return Simulation(protocol, scenario, **options).run()
+    sim = Simulation(protocol, scenario, **options)
+    result = sim.run()
+    if sim._watch.found is not None and not sim._watch.from_start:
+        # A repeat seen late in the run: run again watching every step, so the
+        # lasso reported is the run's first (short, and the same on replay).
+        result = Simulation(protocol, scenario, **dict(options, watch_from_start=True)).run()
+    return result

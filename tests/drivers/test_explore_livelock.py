@@ -1,0 +1,65 @@
+"""The simulator notices a run that can go round in circles forever (a repeated
+whole state, fairly reached) and reports `progress` as a short lasso."""
+
+from __future__ import annotations
+
+from dhtea import Join, JoinSchedule, Scenario, hunt, simulate
+from dhtea.core.network import Network
+from dhtea.protocols.gapowner import GapOwner
+from tests.example_protocols import Forgetful, WrapAround
+
+
+def _run(cls, ring, joins, **network):
+    return simulate(cls, Scenario(ring=ring, joins=JoinSchedule(Join(j, 0, b) for j, b in joins), network=Network(**network)))
+
+
+def test_wrap_around_request_is_a_lasso_not_a_hundred_thousand_events():
+    result = _run(WrapAround, (0, 10, 20), [(30, 0)])
+    assert result.signature == "progress" and result.status == "violation"
+    assert len(result.events) < 20
+    v = result.violations[0]
+    assert "round in circles" in v.message and v.event == len(result.events) - 1
+    assert set(v.nodes) == {0, 10, 20}
+
+
+def test_retry_loop_on_a_lock_never_released_is_a_lasso_with_the_timer():
+    result = _run(Forgetful, (0,), [(1, 0), (2, 0)])
+    assert result.signature == "progress" and len(result.events) < 40
+    assert any(e.kind == "timer" for e in result.events)
+
+
+class Patient(GapOwner):
+    """Polls its bootstrap with PING/PONG (the same state each round) until its
+    CONNECT, delayed, arrives: a long run, but it comes to rest."""
+
+    def on_join(self, ctx, bootstrap):
+        super().on_join(ctx, bootstrap)
+        ctx.send(bootstrap, "PING")
+
+    def on_ping(self, ctx, msg):
+        ctx.send(msg.src, "PONG")
+
+    def on_pong(self, ctx, msg):
+        if not self.member:
+            ctx.send(msg.src, "PING")
+
+
+def test_waiting_for_a_slow_message_while_polling_is_not_a_livelock():
+    # The CONNECT takes 3000 time units; meanwhile the polls repeat the same state
+    # thousands of times, but the CONNECT in flight is never handled in between.
+    result = _run(Patient, (0,), [(1, 0)], delays=(3000,))
+    assert result.ok and result.status == "rest"
+    assert len(result.events) > 5000
+
+
+def test_a_clean_run_is_unchanged():
+    result = _run(GapOwner, (0, 10, 20), [(5, 0), (15, 10), (25, 20)])
+    assert result.ok and result.status == "rest"
+
+
+def test_a_hunt_finds_the_livelock_and_shrinks_it_to_a_few_events():
+    report = hunt(WrapAround, examples=50, seed=0, max_bugs=1)
+    (bug,) = report.bugs
+    assert bug.signature == "progress"
+    assert bug.joiners == 1 and len(bug.result.scenario.ring) == 1
+    assert len(bug.result.events) <= 12
