@@ -22,6 +22,10 @@ across machines it holds only as far as their clocks agree: the checker counts
 every deliver it finds before its send (`clock skew`) so that this shows. Ties
 (same t, rare) are broken by node id, which is not causal. The at-rest checks
 read the state at the end of the logs: meaningful when the run had settled.
+
+Times in the merged run are seconds since the run began, when its first node
+started (each header's `started`), so logs of nodes run by hand, whose epoch is
+0 and whose times are Unix times, read `t=0.031`, not `t=1.79611e+09`.
 """
 
 from __future__ import annotations
@@ -70,6 +74,9 @@ class NodeLog:
     extras: tuple[dict, ...]  # per event: `error` and `lost`, where present
     stats: dict | None  # the final line; None if the node did not shut down cleanly
     truncated: bool  # the last line was cut short (the node was killed mid-write)
+    #: When the node started, in seconds since its epoch: the header's `started`,
+    #: else its first event's time (logs of older nodes); None if neither is known.
+    started: float | None = None
 
 
 def _is_id(v: object) -> bool:
@@ -136,6 +143,7 @@ HEADER_FIELDS = {
     "bootstrap": optional(nullable(NODE_ID)),
     "pid": optional(integer()),
     "faults": optional(mapping(NAME, number())),
+    "started": optional(number()),
 }
 
 
@@ -212,8 +220,9 @@ def read_log(path: str | Path) -> NodeLog:
             raise LogError(f"{exc}" + ("" if header else f" ({_EXPECTED})")) from None
         except ValueError as exc:
             raise LogError(f"{path}:{lineno}: {exc}") from None
+    started = header.get("started", events[0].time if events else None)
     return NodeLog(str(path), header["protocol"], header["node"], header["address"], header["role"], header["view"],
-                   float(header["epoch"]), tuple(events), tuple(extras), stats, partial != "")
+                   float(header["epoch"]), tuple(events), tuple(extras), stats, partial != "", started)
 
 
 class _LineError(ValueError):
@@ -283,15 +292,24 @@ class Check:
         return not self.violations
 
 
+def run_start(logs: Iterable[NodeLog]) -> float:
+    """When the run began, on the logs' shared clock: when its first node started.
+    Merged times count from there, so a hand-run node's Unix-time stamps read as
+    seconds into the run. Without a start time in any log: the earliest epoch."""
+    logs = tuple(logs)
+    starts = [log.epoch + log.started for log in logs if log.started is not None]
+    return min(starts) if starts else min(log.epoch for log in logs)
+
+
 def check_logs(logs: Iterable[NodeLog], invariants: Iterable[Invariant] = SAFETY + AT_REST) -> Check:
     """Merge the logs of one run and check the invariants over the merged order."""
     logs = tuple(logs)
     invariants = tuple(invariants)
     safety = tuple(i for i in invariants if i.when == "always")
     at_rest = tuple(i for i in invariants if i.when == "at_rest")
-    epoch = min(log.epoch for log in logs)
+    start = run_start(logs)
     ring = RingView((log.node for log in logs), (log.initial for log in logs))
-    streams = [[(e.time + log.epoch - epoch, log.node, e.seq, e, x, log) for e, x in zip(log.events, log.extras)]
+    streams = [[(e.time + log.epoch - start, log.node, e.seq, e, x, log) for e, x in zip(log.events, log.extras)]
                for log in logs]
     violations: list[Violation] = []
     seen: set = set()

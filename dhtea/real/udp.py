@@ -15,7 +15,8 @@ The log is JSON lines, one file per node (format `dhtea-log`, version 1):
 
 - first line, the header: `format`, `version`, `protocol`, `node` (id),
   `address`, `role` (`member` or `joiner`), `view` (the initial view),
-  `bootstrap`, `epoch`, `pid`, `faults`;
+  `bootstrap`, `epoch`, `started` (when the node started, seconds since the
+  epoch), `pid`, `faults`;
 - then one line per event, with exactly the keys of a simulated trace event
   (`dhtea.traces.serial.event_to_dict`): `seq`, `t`, `kind`, `node`, `msg`,
   `changes`, `arrive`, `timer`. `t` is seconds since the shared `epoch` (Unix
@@ -138,6 +139,7 @@ class UdpNode(asyncio.DatagramProtocol):
             "view": view_to_dict(self.view),
             "bootstrap": None if cfg.bootstrap is None else cfg.bootstrap[0],
             "epoch": cfg.epoch,
+            "started": self._now(),
             "pid": os.getpid(),
             "faults": attrs.asdict(cfg.faults),
         }

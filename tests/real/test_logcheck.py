@@ -31,7 +31,7 @@ def write_logs(result, folder: Path, epochs: dict[int, float] | None = None, ske
         epoch = (epochs or {}).get(n, 0.0)
         lines[n] = [{"format": "dhtea-log", "version": 1, "protocol": result.protocol, "node": n,
                      "address": ["127.0.0.1", 10000 + n], "role": "member" if n in s.ring else "joiner",
-                     "view": view_to_dict(view), "epoch": epoch}]
+                     "view": view_to_dict(view), "epoch": epoch, "started": 0.0}]
     for e in result.events:
         d = event_to_dict(e)
         d["seq"] = len(lines[e.node]) - 1
@@ -187,3 +187,24 @@ def test_check_command_exit_codes_and_output(tmp_path, capsys):
     assert main(["check", str(bad), "--timeline"]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "!! gap-exclusive violated" in out and "#0 " in out
+
+
+@pytest.mark.parametrize("started", [True, False], ids=["header-says-when", "older-log"])
+def test_hand_run_times_print_relative_to_the_start_of_the_run(tmp_path, started):
+    """Nodes run by hand log Unix times (epoch 0): the check counts from the first node's start."""
+    result = simulate("gapowner", Scenario(ring=(0, 9), joins=JoinSchedule([Join(5, 0.5, 0)])))
+    paths = write_logs(result, tmp_path)
+    unix = 1_796_110_000.0
+    for path in paths:
+        lines = [json.loads(x) for x in path.read_text().splitlines()]
+        lines[0]["started"] = unix - 0.25
+        if not started:
+            del lines[0]["started"]
+        for line in lines[1:]:
+            line["t"] += unix
+        path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    check = check_logs(read_logs(paths))
+    offset = 0.75 if started else 0.0  # older logs: from the first event
+    assert [e.time for e in check.events] == pytest.approx([e.time - 0.5 + offset for e in result.events])
+    text = "\n".join(format_check(check, timeline=True))
+    assert "e+09" not in text and f"t={offset:g} " in text
