@@ -81,6 +81,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     where.add_argument("--ring", metavar="ADDR,ADDR,...", help="this node is a member of this initial ring ([ID@]HOST:PORT each, itself included)")
     where.add_argument("--join", metavar="[ID@]HOST:PORT", help="join the ring through this member")
     p.add_argument("--id", type=whole_number, help="node id (default: a hash of HOST:PORT)")
+    p.add_argument("--peer", action="append", default=[], metavar="ID@HOST:PORT",
+                   help="another node whose id is not the hash of its address (repeatable); "
+                        "datagrams from anywhere else for that id are dropped")
     p.add_argument("--log", metavar="PATH", help="the node's JSON-lines log (default node-PORT.jsonl)")
     p.add_argument("--epoch", type=_time, default=0.0, metavar="T", help="event times are seconds since this Unix time (default 0)")
     p.add_argument("--seed", type=whole_number, metavar="S", help="seed of the protocol's ctx.rng (default: the node id)")
@@ -141,9 +144,15 @@ def cmd_node(args: argparse.Namespace) -> int:
                 raise NodeError("--join names this node itself")
         else:
             ring = ((me, bind),)  # alone: a ring of one
+        peers = []
+        for text in args.peer:
+            n, a = parse_address(text)
+            if n is None:
+                raise NodeError(f"--peer {text}: give the node's id, as ID@HOST:PORT")
+            peers.append((n, a))
         drop, (delay, delay_max) = args.drop, args.delay
         config = NodeConfig(cls, me, bind, ring, bootstrap, args.epoch, args.seed,
-                            Faults(drop, delay, delay_max, args.fault_seed))
+                            Faults(drop, delay, delay_max, args.fault_seed), tuple(peers))
         log = args.log or f"node-{bind[1]}.jsonl"
         result = run_node(config, sock=sock, log_path=log, hold=args.hold, parent=args.parent, quiet=args.quiet)
         sock = None  # run_node closed it

@@ -29,6 +29,15 @@ The log is JSON lines, one file per node (format `dhtea-log`, version 1):
 
 A malformed, truncated, oversized, unknown-version or misaddressed datagram is
 dropped and counted; it never reaches the protocol and never stops the node.
+
+Who may speak for a node id: a datagram is delivered only if its `src` is the
+node at the address it came from: the id is the hash of that address
+(`wire.node_id`), or this node was given that address for the id (`--ring`,
+`--join` or `--peer ID@HOST:PORT`), or was told it by a node whose datagram it
+accepted (`addrs`). So a socket that is not a node cannot send a CONNECT for a
+made-up joiner, nor speak for a member: its datagrams count as `wrong-src`. A
+node run with `--id` other than its address's hash must be registered that way
+with the nodes it talks to first.
 """
 
 from __future__ import annotations
@@ -87,6 +96,8 @@ class NodeConfig:
     epoch: float = 0.0
     seed: int | None = None
     faults: Faults = Faults()
+    #: Other nodes whose ids are not the hash of their address, as (id, address).
+    peers: tuple[tuple[int, wire.Address], ...] = ()
 
 
 
@@ -105,7 +116,7 @@ class UdpNode(asyncio.DatagramProtocol):
         cfg = self.config = config
         check_protocol(cfg.protocol)
         self.node = cfg.protocol(cfg.node_id)
-        self.book: dict[int, wire.Address] = {cfg.node_id: cfg.address}
+        self.book: dict[int, wire.Address] = {**dict(cfg.peers), cfg.node_id: cfg.address}
         if cfg.ring:
             ids = sorted(n for n, _ in cfg.ring)
             i = ids.index(cfg.node_id)
@@ -197,12 +208,21 @@ class UdpNode(asyncio.DatagramProtocol):
         if packet.sender != (addr[0], addr[1]):
             self.dropped["wrong-from"] += 1
             return
+        if not self._belongs(msg.src, packet.sender):
+            self.dropped["wrong-src"] += 1  # a socket speaking for a node it is not, e.g. a spoofed CONNECT
+            return
         if msg.src != self.config.node_id:
             self.book[msg.src] = packet.sender
         for n, where in packet.addrs.items():
             self.book.setdefault(n, where)  # first-hand knowledge is never overwritten by hearsay
         self.stats["delivered"] += 1
         self._step("deliver", msg, None, lambda ctx: self.node.on_message(ctx, msg))
+
+    def _belongs(self, node: int, address: wire.Address) -> bool:
+        """Whether node id `node` is the node at `address`: its id is the address's
+        hash, or it is the address this node was given for it (`--ring`, `--join`,
+        `--peer`) or told by a node it accepted a datagram from."""
+        return node == wire.node_id(*address) or self.book.get(node) == address
 
     def error_received(self, exc: Exception) -> None:
         self.stats["socket-errors"] += 1

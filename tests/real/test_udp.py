@@ -35,15 +35,16 @@ class Nodes:
     def __init__(self, folder: Path) -> None:
         self.folder, self.nodes, self.files = folder, [], []
 
-    async def start(self, protocol="gapowner", *, ring=None, bootstrap=None, faults=Faults(), ident=None) -> UdpNode:
-        sock = bind_socket((LOOPBACK, 0))
+    async def start(self, protocol="gapowner", *, ring=None, bootstrap=None, faults=Faults(), ident=None,
+                    sock=None, peers=()) -> UdpNode:
+        sock = sock or bind_socket((LOOPBACK, 0))
         address = sock.getsockname()
         me = node_id(*address) if ident is None else ident
         if ring is None and bootstrap is None:
             ring = ((me, address),)
         log = open(self.folder / f"node-{address[1]}.jsonl", "w")
         cls = load_protocol(protocol) if isinstance(protocol, str) else protocol
-        cfg = NodeConfig(cls, me, address, ring or (), bootstrap, time.time(), None, faults)
+        cfg = NodeConfig(cls, me, address, ring or (), bootstrap, time.time(), None, faults, tuple(peers))
         node = UdpNode(cfg, log)
         await asyncio.get_running_loop().create_datagram_endpoint(lambda: node, sock=sock)
         self.nodes.append(node)
@@ -88,8 +89,8 @@ def test_a_joiner_joins_a_real_node_and_the_logs_pass(tmp_path):
         return a, b
 
     a, b = run(body, tmp_path)
-    check = check_logs(read_logs([tmp_path]))
-    assert check.ok, check.violations
+    check = check_logs(read_logs([tmp_path / f"node-{n.config.address[1]}.jsonl" for n in (a, joiner)]))
+    assert check.ok and check.counts["dropped"] == {"wrong-src": 4}, check.violations
     assert check.final.members == tuple(sorted((a.config.node_id, b.config.node_id)))
     assert a.view.right == b.config.node_id and b.view.right == a.config.node_id
     lines = [json.loads(x) for x in (tmp_path / f"node-{b.config.address[1]}.jsonl").read_text().splitlines()]
@@ -180,8 +181,8 @@ def test_fuzz_thousands_of_bad_datagrams_are_dropped_and_counted(tmp_path):
         return sent
 
     sent = run(body, tmp_path)
-    check = check_logs(read_logs([tmp_path]))
-    assert check.ok, check.violations
+    check = check_logs(read_logs([tmp_path / f"node-{n.config.address[1]}.jsonl" for n in (a, joiner)]))
+    assert check.ok and check.counts["dropped"] == {"wrong-src": 4}, check.violations
     assert sum(check.counts["dropped"].values()) == sent
 
 
@@ -190,7 +191,7 @@ def test_a_crashing_handler_is_logged_and_the_node_keeps_serving(tmp_path):
         node = await nodes.start("classic")
         peer = bind_socket((LOOPBACK, 0))
         try:
-            bad = Message("CONNECT", 77, node.config.node_id, (("joiner", "not an id"),))
+            bad = Message("CONNECT", node_id(*peer.getsockname()), node.config.node_id, (("joiner", "not an id"),))
             peer.sendto(encode(bad, peer.getsockname()), node.config.address)
             await until(lambda: node.stats["delivered"] == 1)
             peer.sendto(b"garbage", node.config.address)
@@ -206,12 +207,72 @@ def test_a_crashing_handler_is_logged_and_the_node_keeps_serving(tmp_path):
     assert "TypeError" in check.violations[0].message
 
 
+def test_spoofed_datagrams_are_dropped_and_a_real_joiner_still_gets_in(tmp_path):
+    """A socket that is not a node sends a CONNECT for a made-up joiner (which
+    would lock a gapowner member for good), then speaks for the member itself and
+    for a real member: each is dropped and counted, the member's state does not
+    move, and a real joiner then joins through it."""
+
+    async def body(nodes):
+        a = await nodes.start()
+        other = await nodes.start()  # a real node elsewhere, whose id the spoofer borrows
+        spoofer = bind_socket((LOOPBACK, 0))
+        here = spoofer.getsockname()
+        made_up = node_id(*here) ^ 1  # an id that is not the spoofer's own
+        spoofs = [
+            Message("CONNECT", made_up, a.config.node_id, (("joiner", made_up),)),  # first hop of a join, spoofed
+            Message("CONNECT", a.config.node_id, a.config.node_id, (("joiner", made_up),)),  # as the member itself
+            Message("CONNECT", other.config.node_id, a.config.node_id, (("joiner", made_up),)),  # as another node
+            Message("SUCCESS_JOIN", other.config.node_id, a.config.node_id, ()),
+        ]
+        try:
+            for msg in spoofs:
+                spoofer.sendto(encode(msg, here, [(made_up, here)]), a.config.address)
+            await until(lambda: a.stats["received"] == len(spoofs))
+        finally:
+            spoofer.close()
+        assert a.dropped["wrong-src"] == len(spoofs) and a.stats["delivered"] == 0 and a.seq == 0
+        assert not a.view.busy and made_up not in a.book
+        joiner = await nodes.start(bootstrap=me(a))
+        joiner.join()
+        await until(lambda: joiner.view.member and not a.view.busy)
+        return a, joiner
+
+    a, joiner = run(body, tmp_path)
+    assert a.view.right == joiner.config.node_id and a.view.member
+    last = (tmp_path / f"node-{a.config.address[1]}.jsonl").read_text().splitlines()[-1]
+    assert json.loads(last)["stats"]["dropped"] == {"wrong-src": 4}
+    check = check_logs(read_logs([tmp_path / f"node-{n.config.address[1]}.jsonl" for n in (a, joiner)]))
+    assert check.ok and check.counts["dropped"] == {"wrong-src": 4}, check.violations
+
+
+def test_a_node_with_its_own_id_joins_once_registered_as_a_peer(tmp_path):
+    """A joiner run with `--id` other than its address's hash is dropped as
+    `wrong-src` by a member that does not know it, and joins once the member has
+    it as a peer (`--peer ID@HOST:PORT`)."""
+
+    async def body(nodes):
+        sock = bind_socket((LOOPBACK, 0))
+        custom = 4242
+        stranger = await nodes.start()
+        a = await nodes.start(peers=[(custom, sock.getsockname())])
+        lost = await nodes.start(bootstrap=me(stranger), ident=custom + 1)
+        lost.join()
+        await until(lambda: stranger.dropped["wrong-src"] == 1)
+        assert not stranger.view.busy and not lost.view.member
+        joiner = await nodes.start(bootstrap=me(a), ident=custom, sock=sock)
+        joiner.join()
+        await until(lambda: joiner.view.member and not a.view.busy)
+
+    run(body, tmp_path)
+
+
 def test_a_send_to_an_unknown_node_is_logged_as_lost(tmp_path):
     async def body(nodes):
         node = await nodes.start()
         peer = bind_socket((LOOPBACK, 0))
         try:  # CONNECT(joiner=88) without 88's address: the node cannot reach 88
-            msg = Message("CONNECT", 77, node.config.node_id, (("joiner", 88),))
+            msg = Message("CONNECT", node_id(*peer.getsockname()), node.config.node_id, (("joiner", 88),))
             peer.sendto(encode(msg, peer.getsockname()), node.config.address)
             await until(lambda: node.stats["delivered"] >= 1)
         finally:
@@ -396,6 +457,7 @@ def test_a_port_in_use_is_one_clear_error(capsys):
         (["--bind", f"{LOOPBACK}:0", "--delay", "0.5"], "P:MAX"),
         (["--bind", f"{LOOPBACK}:0", "--epoch", "nan"], "Unix time"),
         (["--bind", f"{LOOPBACK}:0", "--join", f"{LOOPBACK}:1", "--ring", f"{LOOPBACK}:1"], "not allowed with"),
+        (["--bind", f"{LOOPBACK}:0", "--peer", f"{LOOPBACK}:1"], "give the node's id, as ID@HOST:PORT"),
     ],
 )
 def test_bad_node_options_are_one_line_errors(capsys, argv, fragment):
