@@ -163,6 +163,9 @@ class Cluster:
         else:
             b = next(q for q in self.nodes if q.node_id == p.bootstrap)
             cmd += ["--join", f"{b.node_id}@{b.address[0]}:{b.address[1]}", "--hold"]
+        for q in self.nodes:  # ids that are not their address's hash: nodes accept them only when registered
+            if q is not p and q.node_id != node_id(*q.address):
+                cmd += ["--peer", f"{q.node_id}@{q.address[0]}:{q.address[1]}"]
         return cmd + list(p.args)
 
     def _start(self, group: list[tuple[Planned, socket.socket]]) -> None:

@@ -89,8 +89,8 @@ def test_a_joiner_joins_a_real_node_and_the_logs_pass(tmp_path):
         return a, b
 
     a, b = run(body, tmp_path)
-    check = check_logs(read_logs([tmp_path / f"node-{n.config.address[1]}.jsonl" for n in (a, joiner)]))
-    assert check.ok and check.counts["dropped"] == {"wrong-src": 4}, check.violations
+    check = check_logs(read_logs([tmp_path]))
+    assert check.ok, check.violations
     assert check.final.members == tuple(sorted((a.config.node_id, b.config.node_id)))
     assert a.view.right == b.config.node_id and b.view.right == a.config.node_id
     lines = [json.loads(x) for x in (tmp_path / f"node-{b.config.address[1]}.jsonl").read_text().splitlines()]
@@ -181,8 +181,8 @@ def test_fuzz_thousands_of_bad_datagrams_are_dropped_and_counted(tmp_path):
         return sent
 
     sent = run(body, tmp_path)
-    check = check_logs(read_logs([tmp_path / f"node-{n.config.address[1]}.jsonl" for n in (a, joiner)]))
-    assert check.ok and check.counts["dropped"] == {"wrong-src": 4}, check.violations
+    check = check_logs(read_logs([tmp_path]))
+    assert check.ok, check.violations
     assert sum(check.counts["dropped"].values()) == sent
 
 
