@@ -40,7 +40,7 @@ HUGE, NAN, INF, DEEP = "@HUGE@", "@NAN@", "@INF@", "@DEEP@"
 LITERALS = {f'"{HUGE}"': "9" * 5000, f'"{NAN}"': "NaN", f'"{INF}"': "-Infinity",
             f'"{DEEP}"': "[" * 50_000 + "]" * 50_000}
 # Fields a file may leave out (deleting them can leave a valid file).
-OPTIONAL = {"seconds", "invariants", "data", "changes", "arrive", "timer", "msg", "settings", "value", "floor", "bootstrap", "pid", "faults",
+OPTIONAL = {"seconds", "invariants", "started", "data", "changes", "arrive", "timer", "msg", "settings", "value", "floor", "bootstrap", "pid", "faults",
             "error", "lost"}
 
 
