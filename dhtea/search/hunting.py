@@ -34,6 +34,7 @@ from dhtea.protocols import load_protocol, protocol_name
 from dhtea.core.scenario import Scenario
 from dhtea.traces.serial import save_trace
 from dhtea.drivers.simulator import simulate
+from dhtea.search.minimise import reminimise
 from dhtea.search.coverage import Coverage
 from dhtea.strategies import scenarios
 from dhtea.core.trace import RunResult
@@ -192,7 +193,7 @@ def hunt(
                 minimal = _find(strategy, search.is_new_bug, config, random.Random(seed * 1_000 + round_no), round_key)
                 if minimal is None:
                     break
-                result = search.run(minimal)
+                result = reminimise(cls, search.run(minimal), search.invariants)
                 found(Bug(result.signature, result, search.round_tried))
                 if search.ctrl_c.pressed:
                     raise KeyboardInterrupt
