@@ -76,10 +76,12 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
     for pending in waiting.values():  # still in flight at the end: arrives after it
         for index, sent_at in pending:
             delays[index] = now + 1 - sent_at
-    scripted = tuple(delays.get(i, 1.0) for i in range(sent))
+    scripted = [delays.get(i, 1.0) for i in range(sent)]
+    while scripted and scripted[-1] == 1.0:  # the default latency: no need to script it
+        scripted.pop()
     joins = JoinSchedule(Join(j, join_at[j], b) for j, b in explorer.joins)
     options = {"max_events": events} if found.cycle else {}
-    return Scenario(ring=explorer.ring, joins=joins, network=Network(delays=scripted), seed=0, **options)
+    return Scenario(ring=explorer.ring, joins=joins, network=Network(delays=tuple(scripted)), seed=0, **options)
 
 
 def reproduce(explorer: Explorer, found: Found) -> RunResult:
