@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from dhtea.cli.argtypes import positive_int
+from dhtea.cli.argtypes import positive_int, whole_number
 from dhtea.drivers.explore_scope import ScopeError, ScopeResult, explore_scope
 from dhtea.drivers.explore_trace import NotReplayable, reproduce
 from dhtea.drivers.explorer import Exploration, ExploreError, Explorer, Found
@@ -54,6 +54,8 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
                    help="all joins start at the beginning (default), or each may start at any point")
     p.add_argument("--signature", action="append", metavar="INVARIANT",
                    help="look for the shortest violation of this invariant (repeatable; default: of any)")
+    p.add_argument("--losses", type=whole_number, default=0, metavar="K",
+                   help="the network may also lose up to K messages in each run (default 0)")
     p.add_argument("--max-states", type=positive_int, metavar="N", help="stop after N states in all")
     p.add_argument("--max-depth", type=positive_int, metavar="D", help="explore at most D steps deep")
     p.add_argument("--workers", type=positive_int, default=1, metavar="N", help="processes to split scenarios over")
@@ -82,9 +84,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
             return _error(f"unknown invariant {name!r} for --signature; known: {', '.join(sorted(known))}")
     if args.ring.start < 1:
         return _error("--ring: an initial ring has at least one member")
+    if args.losses < 0:
+        return _error(f"--losses: expected a number of messages >= 0, got {args.losses}")
     wanted = [[name] for name in args.signature] if args.signature else [None]
+    losses = f", up to {args.losses} message(s) lost" if args.losses else ""
     print(f"exploring {args.protocol}: rings of {_span(args.ring)} member(s), {_span(args.joiners)} joiner(s), "
-          f"bootstraps {args.bootstraps}, joins at {args.joins}")
+          f"bootstraps {args.bootstraps}, joins at {args.joins}{losses}")
     results: list[ScopeResult] = []
     budget = args.max_states
     try:
@@ -95,7 +100,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
                         break
                     r = explore_scope(cls, members, joiners, bootstraps=args.bootstraps,
                                       relabel="none" if args.no_relabel else "auto", join_mode=args.joins,
-                                      max_states=budget, max_depth=args.max_depth, want=want, workers=args.workers)
+                                      max_states=budget, max_depth=args.max_depth, want=want, workers=args.workers,
+                                      max_losses=args.losses)
                     if budget is not None:
                         budget -= r.states
                     results.append(r)
@@ -137,7 +143,7 @@ def _size(found: Found, exploration: Exploration) -> tuple[int, int, int]:
 
 
 def _report(args: argparse.Namespace, cls: type, found: Found, e: Exploration, style) -> None:
-    explorer = Explorer(cls, e.ring, e.joins, join_mode=args.joins)
+    explorer = Explorer(cls, e.ring, e.joins, join_mode=args.joins, max_losses=args.losses)
     what = f"with a cycle of {len(found.cycle)} step(s)" if found.cycle else ""
     print(f"\nshortest counterexample: {found.invariant} with {len(e.joins)} joiner(s), initial ring of "
           f"{len(e.ring)}, {found.deliveries} deliveries {what}".rstrip())

@@ -95,6 +95,7 @@ def explore_scope(
     max_states: int | None = None,
     max_depth: int | None = None,
     want: Iterable[str] | None = None,
+    max_losses: int = 0,
     workers: int = 1,
     on_exploration: Callable[[Exploration], None] | None = None,
 ) -> ScopeResult:
@@ -121,7 +122,7 @@ def explore_scope(
             reduction = "rotation"
     todo = scenarios(members, joiners, bootstraps, rotation=reduction == "rotation")
     invariants = tuple(invariants)
-    options = {"invariants": invariants, "join_mode": join_mode, "max_depth": max_depth,
+    options = {"invariants": invariants, "join_mode": join_mode, "max_depth": max_depth, "max_losses": max_losses,
                "want": None if want is None else tuple(want)}
     explorations: list[Exploration] = []
     spec = protocol_name(cls)

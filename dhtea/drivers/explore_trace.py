@@ -9,6 +9,7 @@ delay, so a step that fires a timer takes that time, and the steps before it
 are fitted in between; an order that needs a timer to fire before an earlier
 deadline cannot be replayed (`NotReplayable`). A `progress` lasso is replayed
 up to one turn of its cycle, with `max_events` set so the run stops there.
+A message the explorer lost is scripted as lost when sent (`Network.fates`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
     deadlines: dict[tuple[int, str], float] = {}
     waiting: dict[object, list[tuple[int, float]]] = {}  # message -> [(send index, send time)], oldest first
     delays: dict[int, float] = {}
+    lost: set[int] = set()  # send indexes the network loses
     sent = 0
     join_at = {j: 0.0 for j, _ in explorer.joins}
 
@@ -52,6 +54,11 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
         post(effects, step.node, 0.0)
     now = 0.0
     for step in steps[len(joined) :]:
+        if step.kind == "lose":  # lost when sent: it takes no step in the simulator
+            index, _ = waiting[step.message].pop(0)
+            lost.add(index)
+            state, _, _ = explorer.step(state, step)
+            continue
         soonest = min(deadlines.values(), default=float("inf"))
         if step.kind == "timer":
             at = deadlines.pop((step.node, step.timer))
@@ -81,7 +88,9 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
         scripted.pop()
     joins = JoinSchedule(Join(j, join_at[j], b) for j, b in explorer.joins)
     options = {"max_events": events} if found.cycle else {}
-    return Scenario(ring=explorer.ring, joins=joins, network=Network(delays=tuple(scripted)), seed=0, **options)
+    fates = tuple("lose" if i in lost else "deliver" for i in range(max(lost) + 1)) if lost else ()
+    network = Network(delays=tuple(scripted), fates=fates)
+    return Scenario(ring=explorer.ring, joins=joins, network=network, seed=0, **options)
 
 
 def reproduce(explorer: Explorer, found: Found) -> RunResult:

@@ -3,7 +3,8 @@
 A state is every node's state, the multiset of messages in flight and the set
 of pending timers (plus, when joins may start at any point, the joins not
 started yet). From a state, every message in flight may be delivered next and
-every pending timer may fire next: time is abstracted away, as in an
+every pending timer may fire next (and, with `max_losses`, the network may lose
+any message in flight, up to that many in all): time is abstracted away, as in an
 asynchronous network, so the explorer covers every order the simulator could
 produce with any latencies (the network is not FIFO) and timers treated as
 firing after any delay. Handlers must not branch on `ctx.now` or `ctx.rng`:
@@ -56,7 +57,8 @@ _NO_RANDOM = _NoRandom()
 @attrs.frozen(slots=True)
 class Step:
     """One transition: `join` (node starts joining through `bootstrap`),
-    `deliver` (`message` reaches `node`) or `timer` (`node`'s `timer` fires)."""
+    `deliver` (`message` reaches `node`), `timer` (`node`'s `timer` fires) or
+    `lose` (the network loses `message`, on its way to `node`)."""
 
     kind: str
     node: int
@@ -69,6 +71,8 @@ class Step:
             return f"{self.message.src} -> {self.node} {self.message.describe()}"
         if self.kind == "timer":
             return f"{self.node} timer {self.timer}"
+        if self.kind == "lose":
+            return f"{self.message.src} -> {self.node} {self.message.describe()} lost"
         return f"{self.node} joins via {self.bootstrap}"
 
 
@@ -109,9 +113,9 @@ class Exploration:
 
 
 class _State:
-    __slots__ = ("nodes", "snaps", "views", "inflight", "timers", "pending", "key", "depth")
+    __slots__ = ("nodes", "snaps", "views", "inflight", "timers", "pending", "key", "depth", "lost")
 
-    def __init__(self, nodes, snaps, views, inflight, timers, pending, depth):
+    def __init__(self, nodes, snaps, views, inflight, timers, pending, depth, lost=0):
         self.nodes = nodes
         self.snaps = snaps  # each node's snapshot, kept so a step recomputes only its own
         self.views = views
@@ -119,7 +123,8 @@ class _State:
         self.timers = timers
         self.pending = pending
         self.depth = depth
-        self.key = (snaps, inflight, timers, pending)
+        self.lost = lost  # messages lost so far (bounded by max_losses)
+        self.key = (snaps, inflight, timers, pending, lost)
 
 
 class _Halt(Exception):
@@ -143,6 +148,7 @@ class Explorer:
         max_depth: int | None = None,
         want: Iterable[str] | None = None,
         progress: bool = True,
+        max_losses: int = 0,
     ) -> None:
         self.cls = protocol
         self.ring = tuple(sorted(ring))
@@ -157,6 +163,7 @@ class Explorer:
         self.max_depth = max_depth
         self.want = None if want is None else frozenset(want)
         self.progress = progress
+        self.max_losses = max_losses
         self._messages: dict[Message, Message] = {}  # one object per distinct message
         self._order: dict[Message, tuple] = {}
         self._verdicts: dict[tuple, tuple | None] = {}
@@ -199,6 +206,12 @@ class Explorer:
             if msg is not last:  # equal copies lead to the same state
                 steps.append(Step("deliver", msg.dst, msg))
                 last = msg
+        if state.lost < self.max_losses:
+            last = None
+            for msg in state.inflight:
+                if msg is not last:
+                    steps.append(Step("lose", msg.dst, msg))
+                    last = msg
         for node, name in state.timers:
             steps.append(Step("timer", node, timer=name))
         for j, b in state.pending:
@@ -208,6 +221,8 @@ class Explorer:
     def step(self, state: _State, step: Step, keep_depth: bool = False):
         """The state after `step`, the violation it causes (or None), and the
         effects the handler asked for (none if it raised: they are not done)."""
+        if step.kind == "lose":
+            return self._lose(state, step)
         i = self.index[step.node]
         node = clone(state.nodes[i])
         depth = state.depth if keep_depth else state.depth + 1
@@ -252,7 +267,7 @@ class Explorer:
             timers = tuple(sorted(timer_set))
         snap = snapshot(node)
         snaps = state.snaps if snap == state.snaps[i] else state.snaps[:i] + (snap,) + state.snaps[i + 1 :]
-        new = _State(nodes, snaps, views, inflight, timers, pending, depth)
+        new = _State(nodes, snaps, views, inflight, timers, pending, depth, state.lost)
         if crash is not None:
             text = f"node {step.node} raised {type(crash).__name__}: {crash}"
             return new, ("handler-error", (step.node,), text), effects
@@ -263,6 +278,17 @@ class Explorer:
             ring = self._ring(new)
             violation = self._first(self.at_rest, ring, self.ids)
         return new, violation, effects
+
+    def _lose(self, state: _State, step: Step):
+        """The network loses one copy of `step.message`: only the messages in flight change."""
+        k = state.inflight.index(step.message)
+        inflight = state.inflight[:k] + state.inflight[k + 1 :]
+        new = _State(state.nodes, state.snaps, state.views, inflight, state.timers, state.pending, state.depth + 1,
+                     state.lost + 1)
+        violation = None
+        if not inflight and not state.timers and not state.pending and self.at_rest:
+            violation = self._first(self.at_rest, self._ring(new), self.ids)
+        return new, violation, []
 
     def _ring(self, state: _State) -> RingView:
         return RingView(self.ids, state.views)

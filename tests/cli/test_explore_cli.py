@@ -68,3 +68,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert main(["explore", *argv, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("dhtea: error: ") and message in err
+
+
+def test_losses_find_what_a_reliable_network_hides(tmp_path, capsys):
+    assert main(["explore", "--protocol", "gapowner", "--ring", "1", "--joiners", "1", "--out", str(tmp_path)]) == 0
+    code = main(["explore", "--protocol", "gapowner", "--ring", "1", "--joiners", "1", "--losses", "1",
+                 "--out", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 1 and "up to 1 message(s) lost" in out and "joins-complete" in out
+    (path,) = tmp_path.glob("*.trace.json")
+    assert main(["replay", str(path), "--strict", "--quiet"]) == 0
+    assert main(["explore", "--protocol", "gapowner", "--ring", "1", "--joiners", "1", "--losses", "-1"]) == 2

@@ -185,3 +185,16 @@ def test_a_protocol_fingerprint_overrides_the_default():
 
     e = explore(Counting, (0,), [(1, 0), (2, 0)])
     assert e.complete and e.found == ()
+
+
+def test_lost_messages_are_choices_within_a_bound_and_replay_as_scripted_fates():
+    clean = explore(GapOwner, (0,), [(1, 0)])
+    assert clean.found == ()
+    ex = Explorer(GapOwner, (0,), [(1, 0)], max_losses=1)
+    found = ex.run().violation
+    assert found.invariant == "joins-complete"
+    assert [s.kind for s in found.steps].count("lose") == 1
+    run = reproduce(ex, found)
+    assert run.signature == "joins-complete"
+    assert run.scenario.network.fates.count("lose") == 1
+    assert sum(e.fault == "lost" for e in run.events if e.kind == "send") == 1
