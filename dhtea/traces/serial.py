@@ -510,6 +510,8 @@ def _check_consistent(data: dict, nodes: set[int]) -> None:
             raise FieldError(f"events[{i}]: a {e['kind']} event needs a 'msg'")
         if msg is not None and (e["kind"] == "send" and msg["src"] != e["node"] or e["kind"] == "deliver" and msg["dst"] != e["node"]):
             raise FieldError(f"events[{i}]: a {e['kind']} event of node {e['node']} with a message {msg['src']} -> {msg['dst']}")
+        if e.get("fault") == "duplicated" and (e.get("arrive") is None or e.get("again") is None):
+            raise FieldError(f"events[{i}]: a duplicated message needs both 'arrive' and 'again' times")
     ids = [v["id"] for v in data["final"]]
     if len(set(ids)) != len(ids) or not set(ids) <= nodes:
         raise FieldError("field 'final' should hold one view for each node of the scenario")

@@ -28,11 +28,18 @@ from dhtea import simulate
 from dhtea.cli.errors import MAX_ERROR
 from dhtea.cli import main as cli_main
 from dhtea.cli.main import main
-from dhtea.core.scenario import Join, JoinSchedule, Scenario
+from dhtea.core.network import Network, Partition, Uniform
+from dhtea.core.scenario import Crash, Join, JoinSchedule, Leave, Scenario
+from dhtea.traces.serial import trace_text
 from tests.real.test_logcheck import write_logs
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACE = ROOT / "tests" / "counterexamples" / "classic-3-gap-exclusive.trace.json"
+HUNT = ROOT / "reports" / "classic" / "hunt.json"
+CHURN = Scenario(ring=(0, 9, 20), joins=JoinSchedule([Join(5, 0, 0), Join(14, 0.5, 9)]), seed=3, settle=5,
+                 network=Network(Uniform(0.5, 2), loss=0.2, duplicate=0.2, fates=("deliver", "duplicate", "lose"),
+                                 partitions=[Partition(1, 3, (0,), (20,))], faults_until=6),
+                 churn=[Leave(9, 4), Crash(20, 8)])
 HANG = 30  # seconds: far beyond any run here; only a hang reaches it
 
 # Placeholders that json.dumps cannot write, swapped into the text afterwards.
@@ -40,7 +47,8 @@ HUGE, NAN, INF, DEEP = "@HUGE@", "@NAN@", "@INF@", "@DEEP@"
 LITERALS = {f'"{HUGE}"': "9" * 5000, f'"{NAN}"': "NaN", f'"{INF}"': "-Infinity",
             f'"{DEEP}"': "[" * 50_000 + "]" * 50_000}
 # Fields a file may leave out (deleting them can leave a valid file).
-OPTIONAL = {"seconds", "invariants", "started", "data", "changes", "arrive", "timer", "msg", "settings", "value", "floor", "bootstrap", "pid", "faults",
+OPTIONAL = {"seconds", "invariants", "started", "statistics", "interrupted", "loss", "duplicate", "fates",
+            "partitions", "faults_until", "churn", "settle", "fault", "again", "data", "changes", "arrive", "timer", "msg", "settings", "value", "floor", "bootstrap", "pid", "faults",
             "error", "lost"}
 
 
@@ -86,7 +94,7 @@ def mutations(data, keep) -> Iterator[tuple[str, str, bool]]:
     for n, path in enumerate(p for p in paths(data) if keep(p)):
         name = "/".join(map(str, path)) or "top"
         value = get(data, path)
-        free = "data" in path or "settings" in path  # message values and settings take any scalar
+        free = bool({"data", "settings", "statistics"} & set(path))  # open-ended: any names, any scalars
         if isinstance(value, (dict, list)):
             yield f"{name}=7", text_of(edited(data, path, 7)), True
             yield f"{name}='x'", text_of(edited(data, path, "x")), True
@@ -127,8 +135,10 @@ def corpus(tmp_path_factory) -> tuple[Path, list[tuple[str, Path, list[list[str]
     rng = random.Random(8)
     trace = json.loads(TRACE.read_text())
     shutil.copy(TRACE, folder / TRACE.name)
-    hunt = {"format": "dhtea-hunt", "version": 1, "protocol": "classic", "seed": 1, "examples": 10, "seconds": 0.5,
-            "settings": {"max_bugs": 5}, "bugs": [TRACE.name]}
+    hunt = json.loads(HUNT.read_text())  # a committed hunt summary, with statistics
+    for name in hunt["bugs"]:
+        shutil.copy(HUNT.parent / name, folder / name)
+    churn = json.loads(trace_text(simulate("classic", CHURN)))
     logs = folder / "logs"
     logs.mkdir()
     log_paths = write_logs(simulate("gapowner", Scenario(ring=(0, 9), joins=JoinSchedule([Join(5, 0, 0)]))), logs)
@@ -156,7 +166,15 @@ def corpus(tmp_path_factory) -> tuple[Path, list[tuple[str, Path, list[list[str]
         add("trace", name, text, must)
     for name, text, must in texts(TRACE.read_text(), rng):
         add("trace", name, text, must)
-    for name, text, must in [*mutations(hunt, lambda p: True), *versions(hunt)]:
+
+    def in_churn(path):  # the fields of churn and faults, and the events that carry a fault
+        return (path[:1] == ("invariants",) or path[:2] in (("scenario", "churn"), ("scenario", "settle"))
+                or path[:3] == ("scenario", "network", "partitions") or len(path) == 3 and path[:2] == ("scenario", "network")
+                or path[:1] == ("events",) and len(path) >= 2 and "fault" in churn["events"][path[1]] and len(path) <= 3)
+
+    for name, text, must in mutations(churn, in_churn):
+        add("churn trace", name, text, must)
+    for name, text, must in [*mutations(hunt, lambda p: len(p) <= 3), *versions(hunt)]:
         add("hunt", name, text, must)
     add("hunt", "bug-is-a-fifo", text_of({**hunt, "bugs": ["fifo"]}), True)
     add("hunt", "bug-outside", text_of({**hunt, "bugs": ["../../etc/passwd"]}), True)
