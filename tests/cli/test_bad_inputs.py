@@ -347,3 +347,15 @@ def test_special_files_never_hang_a_real_process(tmp_path, specials, special, co
                           timeout=HANG, stdin=subprocess.DEVNULL, cwd=tmp_path)
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
     assert "dhtea reads only regular files" in done.stderr
+
+
+def test_the_pytest_plugin_fails_bad_trace_files_in_one_line_each(tmp_path):
+    """Collected trace files are read as `dhtea replay` reads them: a file with a
+    huge integer is a failed test with a one-line reason; a FIFO never hangs the run."""
+    os.mkfifo(tmp_path / "pipe.trace.json")
+    (tmp_path / "huge.trace.json").write_text(TRACE.read_text().replace('"seed":0', '"seed":' + "7" * 5000))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                          capture_output=True, text=True, timeout=HANG, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 failed" in done.stdout and "INTERNALERROR" not in done.stdout + done.stderr
+    assert "an integer of 5000 digits" in done.stdout
