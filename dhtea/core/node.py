@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import attrs
 
-from dhtea.core.messages import Message, Scalar
+from dhtea.core.messages import Message, Scalar, message_of
 from invariants.view import NodeView
 
 
@@ -54,9 +54,12 @@ class Context:
 
     def send(self, dst: int, kind: str, **data: Scalar) -> None:
         """Send `kind(**data)` to node `dst`; it arrives after the network's latency."""
+        self.effects.append(Send(self._message(dst, kind, data)))
+
+    def _message(self, dst: int, kind: str, data: dict[str, Scalar]) -> Message:
         if type(dst) is not int:
             raise TypeError(f"send to {dst!r}: node ids are integers")
-        self.effects.append(Send(Message(kind, self.node, dst, tuple(data.items()))))
+        return message_of(kind, self.node, dst, data)
 
     def set_timer(self, name: str, delay: float) -> None:
         """Call `on_timer(ctx, name)` after `delay`; setting it again restarts it."""

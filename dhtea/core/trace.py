@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from array import array
+from typing import Iterator, Literal, Mapping, Sequence, overload
 
 import attrs
 
@@ -11,6 +12,7 @@ from dhtea.core.scenario import Scenario
 from invariants import DEFAULT, NodeView, Violation
 
 EventKind = Literal["join", "send", "deliver", "timer", "leave", "crash", "drop"]
+EVENT_KINDS: tuple[str, ...] = ("join", "send", "deliver", "timer", "leave", "crash", "drop")
 #: (field, old value, new value) for each field of the node view an event changed.
 Change = tuple[str, object, object]
 
@@ -43,6 +45,232 @@ class Event:
     again: float | None = None
 
 
+# How the trace tags each event: its kind's index in EVENT_KINDS, a send that met
+# a fault (its `fault` and `again` follow), and a flag for "changes follow".
+JOIN, SEND, DELIVER, TIMER, LEAVE, CRASH, DROP = range(7)
+_FAULTY_SEND = 7
+_CHANGED = 8
+
+
+class Trace(Sequence[Event]):
+    """The events of a run, in order, held compactly; a sequence of `Event`s.
+
+    A long run records millions of events, so they are not kept as objects:
+    event times go into an array of doubles, everything else into one flat
+    list of ids, names and values (both are single objects to the garbage
+    collector, and an event costs a few dozen bytes). A queue change is kept as
+    how many ids left its front and which joined its back, not as the whole
+    queue before and after.
+
+    Reading builds each `Event` as it was seen, going through the list from the
+    first event (queues are rebuilt on the way), so iterating is cheap; the
+    first index or slice builds every event once and keeps them.
+    """
+
+    def __init__(self, queues: Mapping[int, tuple[int, ...]] | None = None) -> None:
+        #: The time of each event, in order; its length is the number of events.
+        self.times = array("d")
+        # Per event, its tag, then:
+        #   join, leave, crash: node;   timer: node, name;
+        #   send: kind, src, dst, arrive, [fault, again,] n, n (name, value) pairs;
+        #   deliver, drop: kind, src, dst, n, n (name, value) pairs;
+        # then, if changed, the number of changes and for each the field and its
+        # old and new values, or for "queue": ids dropped, ids added, the ids added.
+        self._log: list[object] = []
+        self._queues = dict(queues or {})  # the queues before the first event (absent: empty)
+        self._counts = [0] * len(EVENT_KINDS)  # events of each kind
+        self._events: tuple[Event, ...] | None = None  # every event, once indexed at random
+        self._cursor: tuple[int, int, dict] = (0, 0, dict(self._queues))  # where the last read ended
+
+    # -- recording (the driver calls these, in order) --------------------------
+
+    def send(self, time: float, msg: Message, arrive: float | None, fault: str | None = None, again: float | None = None) -> None:
+        """`msg.src` sends `msg`, to arrive at `arrive` (None: it is lost)."""
+        self.times.append(time)
+        self._counts[SEND] += 1
+        log = self._log
+        if fault is None and again is None:
+            log += (SEND, msg.kind, msg.src, msg.dst, arrive)
+        else:
+            log += (_FAULTY_SEND, msg.kind, msg.src, msg.dst, arrive, fault, again)
+        self._data(msg.data)
+
+    def deliver(self, time: float, msg: Message, changes: tuple[Change, ...] | None) -> None:
+        """`msg` reaches `msg.dst`, whose view changed by `changes` (field, old,
+        new, whole queues; None or empty: nothing changed)."""
+        self.times.append(time)
+        self._counts[DELIVER] += 1
+        self._log += (DELIVER + _CHANGED if changes else DELIVER, msg.kind, msg.src, msg.dst)
+        self._data(msg.data)
+        if changes:
+            self._changes(changes)
+
+    def drop(self, time: float, msg: Message) -> None:
+        """`msg` reaches `msg.dst`, which has stopped: it is lost."""
+        self.times.append(time)
+        self._counts[DROP] += 1
+        self._log += (DROP, msg.kind, msg.src, msg.dst)
+        self._data(msg.data)
+
+    def step(self, kind: int, time: float, node: int, changes: tuple[Change, ...] | None) -> None:
+        """A join, leave or crash of `node` (`kind` is JOIN, LEAVE or CRASH)."""
+        self.times.append(time)
+        self._counts[kind] += 1
+        self._log += (kind + _CHANGED if changes else kind, node)
+        if changes:
+            self._changes(changes)
+
+    def timer(self, time: float, node: int, name: object, changes: tuple[Change, ...] | None) -> None:
+        self.times.append(time)
+        self._counts[TIMER] += 1
+        self._log += (TIMER + _CHANGED if changes else TIMER, node, name)
+        if changes:
+            self._changes(changes)
+
+    def _data(self, data: tuple[tuple[str, object], ...]) -> None:
+        log = self._log
+        log.append(len(data))
+        for pair in data:  # flat: a pair kept as a tuple would be one more object per message
+            log += pair
+
+    def _changes(self, changes: tuple[Change, ...]) -> None:
+        log = self._log
+        log.append(len(changes))
+        for field, old, new in changes:
+            if field == "queue":
+                dropped, added = queue_edit(old, new)  # type: ignore[arg-type]
+                log += (field, dropped, len(added))
+                log += added
+            else:
+                log += (field, old, new)
+
+    # -- reading ----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def kind_count(self, kind: str) -> int:
+        """How many events are of `kind` (join, send, deliver, ...)."""
+        return self._counts[EVENT_KINDS.index(kind)]
+
+    def __iter__(self) -> Iterator[Event]:
+        if self._events is not None and len(self._events) == len(self.times):
+            return iter(self._events)
+        return self._decode(0, 0, dict(self._queues), len(self.times))
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Event, ...]: ...
+    def __getitem__(self, index):
+        if self._events is not None and len(self._events) == len(self.times):
+            return self._events[index]
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self.times))
+            if step == 1:  # a run of events: read it, picking up where the last read ended if it can
+                return tuple(self._read(start, stop)) if start < stop else ()
+        self._events = tuple(self)  # random access: build every event once
+        return self._events[index]
+
+    def _read(self, start: int, stop: int) -> list[Event]:
+        """Events start..stop-1. A driver reads the new events now and then while
+        the run goes on; where the last read ended is kept, so that costs only them."""
+        seq, i, queues = self._cursor
+        if start < seq:
+            seq, i, queues = 0, 0, dict(self._queues)
+        events = [e for e in self._decode(seq, i, queues, stop) if e.seq >= start]
+        self._cursor = self._stopped_at  # the queues are this read's own: nothing else changes them
+        return events
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (Trace, tuple, list)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<Trace of {len(self)} events>"
+
+    def _decode(self, seq: int, i: int, queues: dict[int, tuple[int, ...]], stop: int) -> Iterator[Event]:
+        """Events seq..stop-1, the first at `i` in the log, `queues` as they were
+        before it (updated on the way); at the end, `_stopped_at` says where it stopped."""
+        log, times = self._log, self.times
+        for seq in range(seq, stop):
+            tag = log[i]
+            kind = tag & ~_CHANGED  # type: ignore[operator]
+            message = arrive = timer = fault = again = None
+            if kind in (JOIN, LEAVE, CRASH):
+                node = log[i + 1]
+                i += 2
+            elif kind == TIMER:
+                node, timer = log[i + 1], log[i + 2]
+                i += 3
+            else:
+                msg_kind, src, dst = log[i + 1 : i + 4]
+                i += 4
+                if kind == SEND or kind == _FAULTY_SEND:
+                    node, arrive = src, log[i]
+                    i += 1
+                    if kind == _FAULTY_SEND:
+                        kind, fault, again = SEND, log[i], log[i + 1]
+                        i += 2
+                else:
+                    node = dst
+                n = log[i]
+                flat = log[i + 1 : i + 1 + 2 * n]  # type: ignore[operator]
+                message = Message(msg_kind, src, dst, tuple(zip(flat[::2], flat[1::2])))  # type: ignore[arg-type]
+                i += 1 + 2 * n  # type: ignore[operator]
+            changes: tuple[Change, ...] = ()
+            if tag & _CHANGED:  # type: ignore[operator]
+                changes, i = self._read_changes(i, node, queues)  # type: ignore[arg-type]
+            yield Event(seq, times[seq], EVENT_KINDS[kind], node, message, changes, arrive, timer, fault, again)  # type: ignore[arg-type]
+        self._stopped_at = (stop, i, queues)
+
+    def _read_changes(self, i: int, node: int, queues: dict[int, tuple[int, ...]]) -> tuple[tuple[Change, ...], int]:
+        log = self._log
+        count = log[i]
+        i += 1
+        changes = []
+        for _ in range(count):  # type: ignore[call-overload]
+            field = log[i]
+            if field == "queue":
+                dropped, n_added = log[i + 1], log[i + 2]
+                added = tuple(log[i + 3 : i + 3 + n_added])  # type: ignore[operator]
+                old = queues.get(node, ())
+                new = added if dropped < 0 else old[dropped:] + added  # type: ignore[operator, index]
+                queues[node] = new
+                changes.append((field, old, new))
+                i += 3 + n_added  # type: ignore[operator]
+            else:
+                changes.append((field, log[i + 1], log[i + 2]))
+                i += 3
+        return tuple(changes), i  # type: ignore[return-value]
+
+
+def queue_edit(old: Sequence[int], new: Sequence[int]) -> tuple[int, tuple[int, ...]]:
+    """How `new` follows from `old`: (ids dropped from the front, ids added at the
+    back), so that new == old[dropped:] + added; dropped is -1 when the queue was
+    reordered and `added` is then the whole new queue."""
+    old, new = tuple(old), tuple(new)
+    keep = len(old)
+    if new[:keep] == old:
+        return 0, new[keep:]
+    start = 1
+    for _ in range(8):  # FIFO queues: what is left of the old queue starts the new one
+        if not new:
+            return len(old), ()
+        try:
+            dropped = old.index(new[0], start)
+        except ValueError:
+            break
+        rest = old[dropped:]
+        if new[: len(rest)] == rest:
+            return dropped, new[len(rest):]
+        start = dropped + 1
+    return -1, new
+
+
 #: What a run is checked with unless told otherwise: the built-in invariants' names.
 DEFAULT_INVARIANTS: tuple[str, ...] = tuple(i.name for i in DEFAULT)
 
@@ -65,7 +293,7 @@ class RunResult:
 
     protocol: str
     scenario: Scenario
-    events: tuple[Event, ...]
+    events: Sequence[Event]
     violations: tuple[Violation, ...]
     final: tuple[NodeView, ...]
     status: Status
@@ -83,10 +311,12 @@ class RunResult:
 
     @property
     def messages(self) -> int:
+        if isinstance(self.events, Trace):
+            return self.events.kind_count("send")
         return sum(1 for e in self.events if e.kind == "send")
 
 
-def churn_before(events: tuple[Event, ...] | list[Event], seq: int) -> str:
+def churn_before(events: Sequence[Event], seq: int) -> str:
     """The churn and faults that happened up to event `seq`, in a few words
     ("" if none): what a violation under churn names."""
     parts: list[str] = []

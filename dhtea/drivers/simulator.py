@@ -13,6 +13,11 @@ handles nothing more, its timers never fire, and a message reaching it is a
 when the scenario has any, so a fault-free run takes the same path as ever.
 A scenario with a settle window runs until the window's end unless it comes
 to rest first (see `Scenario.settle`).
+
+A run may send millions of messages, so the per-message path does little: a
+send is one `Message` (no wrapper), the trace keeps numbers in an array and
+ids in a flat list rather than objects per event (`Trace`), and a node's view
+is compared field by field with the checkers' copy, built only when it changed.
 """
 
 from __future__ import annotations
@@ -25,23 +30,29 @@ from typing import Iterable
 import attrs
 import simpy
 
-from dhtea.core.messages import Message
+from dhtea.core.messages import Message, Scalar
 from dhtea.core.network import Wire
-from dhtea.core.node import CancelTimer, Context, Send, SetTimer
+from dhtea.core.node import CancelTimer, Context, RingNode, SetTimer
 from dhtea.drivers.crashes import handler_frames
 from dhtea.protocols import load_protocol, protocol_name
 from dhtea.core.scenario import Crash, Join, Leave, Scenario
-from dhtea.core.trace import Event, RunResult, churn_before
+from dhtea.core.trace import CRASH, DELIVER, JOIN, LEAVE, TIMER, RunResult, Trace, churn_before
 from dhtea.drivers.livelock import RepeatWatch
-from invariants import DEFAULT, Invariant, RingView, Violation, view_changes
+from invariants import DEFAULT, Invariant, NodeView, RingView, Violation, view_changes
 from invariants.names import invariant_specs
-
 
 
 class _Halt(Exception):
     """Stops the SimPy loop at the first violation."""
 
 
+class _SimContext(Context):
+    """A `Context` whose sends are the bare messages: one object per send."""
+
+    __slots__ = ()
+
+    def send(self, dst: int, kind: str, **data: Scalar) -> None:
+        self.effects.append(self._message(dst, kind, data))
 
 
 class Simulation:
@@ -65,17 +76,22 @@ class Simulation:
         self._faulty = scenario.network.faulty  # off: sends never ask the wire for a fate
         self._gone: dict[int, str] = {}  # node -> "left" | "crashed"
         self._last_change = 0.0  # time of the last event that changed a view
+        self._changed_at: dict[int, float] = {}  # node -> time of the last event that changed its view
         self.nodes = {n: cls(n) for n in scenario.nodes}
         ring = scenario.ring
         for i, n in enumerate(ring):
             self.nodes[n].bootstrap_ring(ring[i - 1], ring[(i + 1) % len(ring)])
-        self.view = RingView(scenario.nodes, (node.view() for node in self.nodes.values()))
+        views = [node.view() for node in self.nodes.values()]
+        self.view = RingView(scenario.nodes, views)
+        # Nodes whose view is RingNode's own fields are compared field by field;
+        # others build their view themselves, and it is compared whole.
+        self._fields_are_view = getattr(cls, "view", None) is RingNode.view
+        self.trace = Trace({v.id: tuple(v.queue) for v in views if v.queue})
         invariants = tuple(invariants)
         self.invariant_names = invariant_specs(invariants)  # recorded in the trace, for replay
         self.safety = tuple(i for i in invariants if i.when == "always")
         self.per_event = self.safety if check else ()  # checked after every event
         self.at_rest = tuple(i for i in invariants if i.when == "at_rest")
-        self.events: list[Event] = []
         self.violations: list[Violation] = []
         self._timers: dict[tuple[int, str], int] = {}
         self._timer_generations = itertools.count()
@@ -93,24 +109,24 @@ class Simulation:
     def _on_join(self, ev: simpy.Event) -> None:
         join: Join = ev.value
         if join.node not in self._gone:  # a joiner that crashed before its start never starts
-            self._step(join.node, "join", None, None, join.bootstrap)
+            self._step(join.node, JOIN, None, None, join.bootstrap)
 
     def _on_leave(self, ev: simpy.Event) -> None:
         op: Leave = ev.value
         if op.node not in self._gone:
-            self._step(op.node, "leave", None, None, None)
+            self._step(op.node, LEAVE, None, None, None)
 
     def _on_crash(self, ev: simpy.Event) -> None:
         op: Crash = ev.value
         if op.node in self._gone:
             return
         self._gone[op.node] = "crashed"
-        seq = len(self.events)
+        seq = len(self.trace.times)
         before = self.view.node(op.node)
         after = attrs.evolve(before, gone="crashed")
         now = float(self.env.now)
-        self.events.append(Event(seq, now, "crash", op.node, None, view_changes(before, after)))
-        self._last_change = now
+        self.trace.step(CRASH, now, op.node, view_changes(before, after))
+        self._last_change = self._changed_at[op.node] = now
         moved = self.view.update(after)
         if self.per_event:
             self._check(op.node, moved, seq)
@@ -118,9 +134,9 @@ class Simulation:
     def _on_deliver(self, ev: simpy.Event) -> None:
         msg: Message = ev.value
         if self._gone and msg.dst in self._gone:  # lost at a node that has stopped
-            self.events.append(Event(len(self.events), float(self.env.now), "drop", msg.dst, msg))
+            self.trace.drop(float(self.env.now), msg)
             return
-        self._step(msg.dst, "deliver", msg, None, None)
+        self._step(msg.dst, DELIVER, msg, None, None)
 
     def _on_timer(self, ev: simpy.Event) -> None:
         node_id, name, generation = ev.value
@@ -128,37 +144,43 @@ class Simulation:
             return  # cancelled or restarted since
         del self._timers[(node_id, name)]
         if node_id not in self._gone:
-            self._step(node_id, "timer", None, name, None)
+            self._step(node_id, TIMER, None, name, None)
 
-    def _step(self, node_id: int, kind: str, msg: Message | None, timer: str | None, bootstrap: int | None) -> None:
-        events = self.events
-        seq = len(events)
+    def _step(self, node_id: int, kind: int, msg: Message | None, timer: str | None, bootstrap: int | None) -> None:
+        trace = self.trace
+        seq = len(trace.times)
         if seq >= self._look_at:
             self._look(node_id, seq)
         now = float(self.env.now)
         node = self.nodes[node_id]
-        ctx = Context(node_id, now, self.rng)
+        ctx = _SimContext(node_id, now, self.rng)
         crash = None
         try:
             if msg is not None:
                 node.on_message(ctx, msg)
             elif timer is not None:
                 node.on_timer(ctx, timer)
-            elif kind == "join":
+            elif kind == JOIN:
                 node.on_join(ctx, bootstrap)
             else:
                 node.on_leave(ctx)
         except Exception as exc:  # a crashing handler is a bug we found, not ours
             crash = exc
         before = self.view.node(node_id)
-        after = node.view()
+        after = self._changed_view(node, before)
         if ctx.stopped:  # the node has left: it stops once its last sends are out
             self._gone[node_id] = "left"
-            after = attrs.evolve(after, gone="left")
-        changed = after != before
-        events.append(Event(seq, now, kind, node_id, msg, view_changes(before, after) if changed else (), None, timer))
+            after = attrs.evolve(after or node.view(), gone="left")
+        changed = after is not None
+        changes = view_changes(before, after) if changed else None
+        if kind == DELIVER:
+            trace.deliver(now, msg, changes)
+        elif kind == TIMER:
+            trace.timer(now, node_id, timer, changes)
+        else:
+            trace.step(kind, now, node_id, changes)
         if changed:
-            self._last_change = now
+            self._last_change = self._changed_at[node_id] = now
             moved = self.view.update(after)
         if crash is not None:  # what it changed before raising is recorded; what it asked for is not done
             where = handler_frames(crash.__traceback__.tb_next)
@@ -177,16 +199,33 @@ class Simulation:
             self._violate("progress", nodes, RepeatWatch.describe(a, b), b)
         self._look_at = min(self.scenario.max_events, self._watch.next)
 
+    @property
+    def events(self) -> Trace:
+        """The events so far."""
+        return self.trace
+
+    def _changed_view(self, node, before: NodeView) -> NodeView | None:
+        """The node's view if it differs from `before`, else None."""
+        if not self._fields_are_view:
+            after = node.view()
+            return None if after == before else after
+        queue = node.queue
+        if (  # most events change nothing: compare the fields RingNode.view() copies, without building a view
+            node.left == before.left
+            and node.right == before.right
+            and node.member == before.member
+            and node.busy == before.busy
+            and node.leaving == before.leaving
+            and node.id == before.id
+            and len(queue) == len(before.queue)
+            and (not queue or tuple(queue) == before.queue)
+        ):
+            return None
+        return node.view()
+
     def _apply(self, node_id: int, effect, now: float) -> None:
-        if isinstance(effect, Send):
-            msg = effect.message
-            arrive = self.wire.arrival(now, msg.src, msg.dst) if msg.dst in self.nodes else None
-            if self._faulty and arrive is not None:
-                self._send_with_fault(node_id, msg, now, arrive)
-                return
-            self.events.append(Event(len(self.events), now, "send", node_id, msg, (), arrive))
-            if arrive is not None:  # a message to a node outside the run is lost
-                self.env.timeout(arrive - now, value=msg).callbacks.append(self._on_deliver)
+        if type(effect) is Message:
+            self._send(effect, now)
         elif isinstance(effect, SetTimer):
             key = (node_id, effect.name)
             generation = next(self._timer_generations)  # never reused: an old timeout can't match
@@ -195,11 +234,20 @@ class Simulation:
         elif isinstance(effect, CancelTimer):
             self._timers.pop((node_id, effect.name), None)
 
-    def _send_with_fault(self, node_id: int, msg: Message, now: float, arrive: float) -> None:
+    def _send(self, msg: Message, now: float) -> None:
+        arrive = self.wire.arrival(now, msg.src, msg.dst) if msg.dst in self.nodes else None
+        if self._faulty and arrive is not None:
+            self._send_with_fault(msg, now, arrive)
+            return
+        self.trace.send(now, msg, arrive)
+        if arrive is not None:  # a message to a node outside the run is lost
+            self.env.timeout(arrive - now, value=msg).callbacks.append(self._on_deliver)
+
+    def _send_with_fault(self, msg: Message, now: float, arrive: float) -> None:
         fault, again = self.wire.fate(now, msg.src, msg.dst, arrive)
         if fault is not None and again is None:  # lost, or cut by a partition
             arrive = None
-        self.events.append(Event(len(self.events), now, "send", node_id, msg, (), arrive, None, fault, again))
+        self.trace.send(now, msg, arrive, fault, again)
         if arrive is not None:
             self.env.timeout(arrive - now, value=msg).callbacks.append(self._on_deliver)
         if again is not None:
@@ -229,10 +277,10 @@ class Simulation:
     def run(self) -> RunResult:
         deadline = self.scenario.deadline
         everyone = tuple(sorted(self.nodes))
-        # The trace grows by two frozen objects per message, and the cyclic
-        # garbage collector would rescan all of them again and again (a 1000-
-        # joiner run spends a quarter of its time there). Nothing in a run
-        # relies on it; it is switched back on, as it was, when the run ends.
+        # A run allocates and frees objects at a high rate but keeps almost
+        # none (the trace is an array and a flat list), so the cyclic collector
+        # would only slow it down; it is switched back on, as it was, when the
+        # run ends, and then has little to scan.
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
@@ -245,7 +293,7 @@ class Simulation:
                 status = "deadline" if self.env.peek() != float("inf") else "rest"
             else:
                 status = self._run_to_settle(settle_end)
-            last = len(self.events) - 1
+            last = len(self.trace.times) - 1
             if status == "settled" and self._still_changing(settle_end, last):
                 raise _Halt
             if not self.per_event:  # checking was off during the run: check the end state once
@@ -262,7 +310,7 @@ class Simulation:
         return RunResult(
             protocol=self.protocol,
             scenario=self.scenario,
-            events=tuple(self.events),
+            events=self.trace,
             violations=violations,
             final=tuple(self._final_view(n) for n in sorted(self.nodes)),
             status=status,
@@ -289,14 +337,14 @@ class Simulation:
 
     @property
     def _out_of_events(self) -> bool:
-        return len(self.events) >= self.scenario.max_events
+        return len(self.trace.times) >= self.scenario.max_events
 
     def _still_changing(self, settle_end: float, last: int) -> bool:
         """The settle rule: views still changed in the last half of the window."""
         half = settle_end - self.scenario.settle / 2
         if self._last_change <= half:
             return False
-        late = sorted({e.node for e in reversed(self.events) if e.time > half and e.changes} if self.events else ())
+        late = sorted(n for n, t in self._changed_at.items() if t > half)
         self.violations.append(Violation(
             "progress", tuple(late),
             f"the run was still changing at the end of its settle window (t={settle_end:g}): "
@@ -304,7 +352,7 @@ class Simulation:
         return True
 
     def _with_churn(self, v: Violation) -> Violation:
-        note = churn_before(self.events, v.event)
+        note = churn_before(self.trace, v.event)
         return attrs.evolve(v, message=f"{v.message} (after: {note})") if note else v
 
 

@@ -31,7 +31,7 @@ from dhtea import (
 )
 from dhtea.core.network import Bimodal, Constant, Exponential, Partition
 from dhtea.core.scenario import Crash, Leave
-from dhtea.traces.serial import trace_text
+from dhtea.traces.serial import dumps, result_to_dict
 from tests.drivers.queue_protocols import OwnView, QueueJuggler
 from tests.example_protocols import Crashing, HalfDone, Lost, Rearm, TimerJoin
 
@@ -87,7 +87,7 @@ SCENARIOS = {
     ),
 }
 
-# SHA-256 of trace_text(simulate(protocol, scenario)) for each scenario above,
+# SHA-256 of the trace file's text for each scenario above (tracebacks left out),
 # recorded before the simulator's per-message work was reduced.
 DIGESTS = {
     "classic-crowd-lognormal": "bdc045730c33e8b93c576bb0454b5d7f8b4bc31944fdd15d29222eb9dccb4ca6",
@@ -117,7 +117,12 @@ DIGESTS = {
 
 def _digest(name: str) -> str:
     protocol, scenario, options = SCENARIOS[name]
-    return hashlib.sha256(trace_text(simulate(protocol, scenario, **options)).encode()).hexdigest()
+    data = result_to_dict(simulate(protocol, scenario, **options))
+    for v in data["violations"]:
+        # A handler error's traceback names source lines, which move whenever the
+        # protocol's file is edited; what it records is tested with the traceback.
+        v.pop("traceback", None)
+    return hashlib.sha256(dumps(data).encode()).hexdigest()
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
