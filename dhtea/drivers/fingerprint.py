@@ -62,8 +62,14 @@ def clone(node: Any) -> Any:
     custom = getattr(node, "clone", None)
     if custom is not None:
         return custom()
-    twin = copy.copy(node)
-    attributes = vars(twin)
+    attributes = getattr(node, "__dict__", None)
+    if attributes is None or hasattr(type(node), "__slots__"):
+        twin = copy.copy(node)
+        attributes = vars(twin)
+    else:  # what copy.copy does for a plain object, without its generic machinery
+        twin = object.__new__(type(node))
+        attributes = twin.__dict__
+        attributes.update(node.__dict__)
     for name, value in attributes.items():
         if isinstance(value, _FLAT):
             attributes[name] = copy.deepcopy(value) if _nested(value) else copy.copy(value)

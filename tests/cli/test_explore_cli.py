@@ -79,3 +79,10 @@ def test_losses_find_what_a_reliable_network_hides(tmp_path, capsys):
     (path,) = tmp_path.glob("*.trace.json")
     assert main(["replay", str(path), "--strict", "--quiet"]) == 0
     assert main(["explore", "--protocol", "gapowner", "--ring", "1", "--joiners", "1", "--losses", "-1"]) == 2
+
+
+def test_joins_at_any_point_over_two_workers(tmp_path, capsys):
+    code = main(["explore", "--protocol", "gapowner", "--ring", "2", "--joiners", "2", "--joins", "any",
+                 "--workers", "2", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "joins at any" in out and "no violation in this scope (complete)" in out
