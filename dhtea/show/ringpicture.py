@@ -5,6 +5,11 @@ included (drawn dashed until they are members). Right pointers are the wide
 blue arcs that run clockwise, left pointers the narrow green arcs that run
 anticlockwise; a pointer the checkers blame is red and thicker, and the nodes
 the violation names have a red outline.
+
+Labels never sit on a pointer: an arc that would run through another node
+bows less, or the other way; a node's note ("busy", its queue) goes to the
+first place around the node that touches no pointer, node or other label, and
+to a line under the ring if there is none.
 """
 
 from __future__ import annotations
@@ -49,14 +54,91 @@ def ring_picture(
         ((n, side) for n in sorted(views) for side in ("right", "left") if getattr(views[n], side) is not None),
         key=lambda p: p in blamed,
     )
+    tracks: list[list[svg.Point]] = []
+    heads: list[svg.Box] = []
+    stubs: list[tuple[int, str, int, svg.Point, svg.Point, str]] = []
     for n, side in wrong_last:
-        body.append(_pointer(n, side, getattr(views[n], side), where, (n, side) in blamed))
+        markup, track, head, stub = _pointer(n, side, getattr(views[n], side), where, (n, side) in blamed)
+        body.append(markup)
+        tracks.append(track)
+        heads.append(head)
+        if stub is not None:
+            stubs.append(stub)
+    nodes = [(where[n][0] - NODE - 2, where[n][1] - NODE - 2, where[n][0] + NODE + 2, where[n][1] + NODE + 2) for n in sorted(views)]
+    taken: list[svg.Box] = []
+    footer: list[tuple[str, str]] = []  # (words, class)
+
+    def clear(box: svg.Box) -> bool:
+        if box[0] < 1 or box[1] < 1 or box[2] > WIDTH - 1 or box[3] > HEIGHT - 1:
+            return False
+        padded = svg.grow(box, 1.5)
+        return not (
+            any(svg.boxes_meet(padded, b) for b in taken + nodes + heads)
+            or any(svg.polyline_meets_box(t, padded) for t in tracks)
+        )
+
+    for n, side, target, end, out, colour in stubs:  # "12345?": what a pointer out of the run names
+        words = f"{target}?"
+        spot = _first_clear(clear, words, STUB_SIZE, end, [out], start=4)
+        if spot is None:
+            footer.append((f"{n}.{side} = {target}, not a node of the run", "stub-label"))
+            continue
+        taken.append(svg.text_box(*spot, words, STUB_SIZE, "middle"))
+        body.append(svg.text(*spot, words, fill=colour, text_anchor="middle", font_size=STUB_SIZE, class_="stub-label"))
     for n in sorted(views):
         body.append(_node(views[n], where[n], n in involved))
-    return svg.document(WIDTH, HEIGHT, body, label, class_="ring")
+    for n in sorted(views):
+        words = _note_words(views[n])
+        if not words:
+            continue
+        p = where[n]
+        out = svg.unit(CENTRE, p)
+        spot = _first_clear(clear, words, NOTE_SIZE, p, [_turn(out, a) for a in NOTE_TURNS], start=NODE + 3, bold=True)
+        if spot is None:
+            footer.append((f"{n}: {words}", "node-note"))
+            continue
+        taken.append(svg.text_box(*spot, words, NOTE_SIZE, "middle", bold=True))
+        body.append(svg.text(*spot, words, text_anchor="middle", font_size=NOTE_SIZE, font_weight="bold", fill="#b45309",
+                             class_="node-note", data_node=n))
+    height = HEIGHT
+    for line, cls in footer:  # what found no room in the picture: one line each, under it
+        height += 16
+        body.append(svg.text(8, height - 5, line, font_size=NOTE_SIZE, font_weight="bold", fill="#b45309", class_=cls))
+    return svg.document(WIDTH, height, body, label, class_="ring")
 
 
-def _pointer(node: int, side: str, target: int, where: dict[int, svg.Point], wrong: bool) -> str:
+NOTE_SIZE, STUB_SIZE = 11.0, 12.0  # font sizes (px) of a node's note and of a pointer stub's name
+NOTE_TURNS = (0, 35, -35, 70, -70, 110, -110, 150, -150, 180)  # where to try a note, in degrees from straight out
+
+
+def _turn(v: svg.Point, degrees: float) -> svg.Point:
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    return (v[0] * c - v[1] * s, v[0] * s + v[1] * c)
+
+
+def _first_clear(clear, words: str, size: float, p: svg.Point, directions, start: float, bold: bool = False):
+    """The first spot (centre x, baseline) in `directions` from p, at `start`
+    px and then a little further, where `words` are clear of everything."""
+    w = svg.text_width(words, size, bold=bold)
+    h = 1.08 * size
+    for reach in (start, start + 8, start + 16):
+        for d in directions:
+            # the box's centre, far enough along d that its near side is `reach` from p
+            along = reach + abs(d[0]) * w / 2 + abs(d[1]) * h / 2
+            cx, cy = p[0] + d[0] * along, p[1] + d[1] * along
+            spot = (cx, cy + 0.28 * size)
+            if clear(svg.text_box(*spot, words, size, "middle", bold=bold)):
+                return spot
+    return None
+
+
+def _note_words(view: NodeView) -> str:
+    return " ".join(w for w in ("busy" if view.busy else "", f"q{list(view.queue)}" if view.queue else "") if w)
+
+
+def _pointer(node: int, side: str, target: int, where: dict[int, svg.Point], wrong: bool):
+    """The pointer's SVG, the points it runs through, its head's box, and for a
+    pointer to a node outside the run what its label needs (placed later)."""
     colour = WRONG if wrong else (RIGHT if side == "right" else LEFT)
     width = 3.0 if wrong else (2.0 if side == "right" else 1.6)
     tip = f"{node}.{side} = {target}" + (" (blamed by the invariant checkers)" if wrong else "")
@@ -65,46 +147,61 @@ def _pointer(node: int, side: str, target: int, where: dict[int, svg.Point], wro
         out = svg.unit(CENTRE, start)
         end = (start[0] + out[0] * 48, start[1] + out[1] * 48)
         a = svg.towards(start, end, NODE)
-        return svg.element(
+        tip_pts = svg.arrowhead(end, a)
+        markup = svg.element(
             "g",
-            svg.title(tip)
-            + svg.line(a, end, stroke=colour, stroke_width=width)
-            + svg.polygon(svg.arrowhead(end, a), fill=colour)
-            + svg.text(end[0] + out[0] * 10, end[1] + out[1] * 10 + 4, f"{target}?", fill=colour, text_anchor="middle"),
+            svg.title(tip) + svg.line(a, end, stroke=colour, stroke_width=width) + svg.polygon(tip_pts, fill=colour),
             class_=f"pointer {side}" + (" wrong" if wrong else ""),
         )
+        return markup, [a, end], svg.polygon_box(tip_pts), (node, side, target, end, out, colour)
     if target == node:
-        path, tail, head = _loop(start, side)
+        path, tail, head, track = _loop(start, side)
     else:
-        path, tail, head = _arc(start, where[target], side)
-    return svg.element(
+        others = [p for n, p in where.items() if n not in (node, target)]
+        path, tail, head, track = _arc(start, where[target], side, others)
+    tip_pts = svg.arrowhead(head, tail, 9.0 if wrong else 7.5)
+    markup = svg.element(
         "g",
         svg.title(tip)
         + svg.element("path", d=path, fill="none", stroke=colour, stroke_width=width)
-        + svg.polygon(svg.arrowhead(head, tail, 9.0 if wrong else 7.5), fill=colour),
+        + svg.polygon(tip_pts, fill=colour),
         class_=f"pointer {side}" + (" wrong" if wrong else ""),
         data_from=node,
         data_to=target,
     )
+    return markup, track, svg.polygon_box(tip_pts), None
 
 
-def _arc(a: svg.Point, b: svg.Point, side: str) -> tuple[str, svg.Point, svg.Point]:
+def _arc(a: svg.Point, b: svg.Point, side: str, others=()) -> tuple[str, svg.Point, svg.Point, list[svg.Point]]:
     """A curved arrow from node a to node b: right pointers bow to the left of
     their direction of travel (outwards when running clockwise), left pointers to
-    the right, by different amounts, so the two pointers of a pair never overlap."""
+    the right, by different amounts, so the two pointers of a pair never overlap.
+    An arc that would cross another node (in `others`) bows less, or the other
+    way, so it never runs over that node's number."""
     ux, uy = svg.unit(a, b)
     chord = math.dist(a, b)
     sign = 1 if side == "right" else -1
     mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
-    bow = BULGE[side] * chord * sign
-    control = (mid[0] + uy * bow, mid[1] - ux * bow)
-    start = svg.towards(a, control, NODE + 1)
-    end = svg.towards(b, control, NODE + 2)
+    first = None
+    bows = [BULGE[side] * k for k in (1.0, 0.5, 0.0)] + [-0.25 * k for k in (1, 2, 3, 4)]  # in chords, this side first
+    for fraction in bows:
+        bow = fraction * chord * sign
+        control = (mid[0] + uy * bow, mid[1] - ux * bow)
+        start = svg.towards(a, control, NODE + 1)
+        end = svg.towards(b, control, NODE + 2)
+        track = svg.quadratic(start, control, end)
+        shape = (control, start, end, track)
+        first = first or shape
+        if not any(svg.polyline_near(track, p, NODE + 4) for p in others):
+            break
+    else:
+        shape = first
+    control, start, end, track = shape
     path = f"M{svg.num(start[0])},{svg.num(start[1])} Q{svg.num(control[0])},{svg.num(control[1])} {svg.num(end[0])},{svg.num(end[1])}"
-    return path, control, end
+    return path, control, end, track
 
 
-def _loop(p: svg.Point, side: str) -> tuple[str, svg.Point, svg.Point]:
+def _loop(p: svg.Point, side: str) -> tuple[str, svg.Point, svg.Point, list[svg.Point]]:
     """A node pointing at itself: a loop outside the circle (right) or inside (left)."""
     out = svg.unit(CENTRE, p)
     if side == "left":
@@ -121,7 +218,7 @@ def _loop(p: svg.Point, side: str) -> tuple[str, svg.Point, svg.Point]:
         f"M{svg.num(start[0])},{svg.num(start[1])} C{svg.num(c1[0])},{svg.num(c1[1])} "
         f"{svg.num(c2[0])},{svg.num(c2[1])} {svg.num(end[0])},{svg.num(end[1])}"
     )
-    return path, c2, end
+    return path, c2, end, svg.cubic(start, c1, c2, end)
 
 
 def _node(view: NodeView, p: svg.Point, involved: bool) -> str:
@@ -140,10 +237,6 @@ def _node(view: NodeView, p: svg.Point, involved: bool) -> str:
         ),
         svg.text(p[0], p[1] + 5, view.id, text_anchor="middle", font_size=15, font_weight="bold", fill="#111827"),
     ]
-    notes = [w for w in ("busy" if view.busy else "", f"q{list(view.queue)}" if view.queue else "") if w]
-    if notes:  # just above the node's upper right
-        parts.append(svg.text(p[0] + NODE - 2, p[1] - NODE - 2, " ".join(notes), font_size=11, font_weight="bold",
-                              fill="#b45309", class_="node-note"))
     cls = "node " + ("member" if view.member else "joiner") + (" involved" if involved else "")
     return svg.element("g", "".join(parts), class_=cls, data_node=view.id)
 

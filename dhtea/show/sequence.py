@@ -27,8 +27,7 @@ from invariants import Violation
 
 COLUMN, ROW, SEND_GAP, AXIS, HEADER, NOTES = 150, 30, 18, 78, 58, 300
 FILE_END_GAP = 26  # room above the first row past the trace file's end, for the line saying so
-NOTE_CHAR = 7.2  # width of one character of the notes column (11.5px monospace), generously
-LABEL_CHAR = 6.4  # average width of one character of a message label (10.5px sans-serif), generously
+NOTE_SIZE, LABEL_SIZE, NUMBER_SIZE, TIME_SIZE = 11.5, 10.5, 10.5, 12.5  # font sizes (px) of the texts
 KIND_COLOURS = ("#2563eb", "#7c3aed", "#0f766e", "#a16207", "#475569", "#db2777")
 OVERTAKE, BROKE = "#ea580c", "#dc2626"
 
@@ -128,22 +127,29 @@ def sequence_diagram(
     `file_end`: the last event of the trace file, when `events` go on past it."""
     violations = tuple(violations)
     nodes = sorted(scenario.nodes)
-    column = {n: AXIS + COLUMN * i + COLUMN / 2 for i, n in enumerate(nodes)}
+    left = _left_margin(events)
+    column = {n: left + COLUMN * i + COLUMN / 2 for i, n in enumerate(nodes)}
     if file_end is not None and not any(e.seq > file_end for e in events):
         file_end = None
     lay = layout(events, tall=[v.event for v in violations[:1]], gap_after=file_end)
     involved = {n for v in violations for n in v.nodes}
     broke_rows = {lay.rows[v.event] for v in violations if v.event in lay.rows}
     arrows = match_messages(events)
-    drawn = [_arrow(a, column, lay.y, 0.0, {}) for a in arrows]  # first pass: how far labels reach
-    notes_x = max([AXIS + COLUMN * len(nodes) + 14] + [reach + 12 for _, reach in drawn])
-    crashed = {v.event: v for v in violations if v.invariant == "handler-error"}
-    longest = max((len(_note(e, crashed.get(e.seq))) for e in events if e.kind != "send"), default=0)
-    width = notes_x + max(NOTES, 16 + longest * NOTE_CHAR)
     end_line = lay.bottom - 12  # where the run stops
     in_flight = any(a.deliver is None and a.send.arrive is not None for a in arrows)
     bottom = end_line + (40 if in_flight else 0)  # messages still in flight end down here
     height = bottom + 40
+    kinds = sorted({e.message.kind for e in events if e.kind == "send"})
+    colour = {k: KIND_COLOURS[i % len(KIND_COLOURS)] for i, k in enumerate(kinds)}
+    lane_x = left + COLUMN * (len(nodes) - 1) + COLUMN / 2 + 60  # right of the last lifeline and its loops
+    shapes = [_shape(a, column, lay.y, bottom, colour, lane_x) for a in arrows]
+    fixed = _fixed_boxes(events, lay, left, column)
+    labels = place_labels(shapes, fixed, left)
+    reach = [svg.text_box(x, y, words, LABEL_SIZE, anchor)[2] for x, y, anchor, words in labels]
+    notes_x = max([left + COLUMN * len(nodes) + 14] + [r + 12 for r in reach])
+    crashed = {v.event: v for v in violations if v.invariant == "handler-error"}
+    longest = max((svg.text_width(_note(e, crashed.get(e.seq)), NOTE_SIZE, mono=True) for e in events if e.kind != "send"), default=0)
+    width = notes_x + max(NOTES, 16 + longest)
 
     gap_row = lay.rows[next(e.seq for e in events if e.seq > file_end)] if file_end is not None else None
 
@@ -152,7 +158,7 @@ def sequence_diagram(
         return below - lay.top[row]
 
     body: list[str] = []
-    body += _time_bands(events, lay, width, row_height)
+    body += _time_bands(events, lay, width, row_height, left)
     body += _cursors(events, lay, width, row_height)
     if file_end is not None:
         body += _file_end(events, lay, file_end, width, notes_x)
@@ -161,28 +167,26 @@ def sequence_diagram(
     if any(v.event == -1 for v in violations):
         body.append(svg.rect(0, HEADER - 6, width, 6, fill=BROKE, class_="broke-band"))
     for n in nodes:
-        body.append(svg.line((column[n], HEADER), (column[n], bottom), stroke="#9ca3af", stroke_width=1.0))
+        body.append(svg.line((column[n], HEADER), (column[n], bottom), stroke="#9ca3af", stroke_width=1.0, class_="axis"))
         body.append(_header(n, scenario, column[n], n in involved))
-    kinds = sorted({e.message.kind for e in events if e.kind == "send"})
-    colour = {k: KIND_COLOURS[i % len(KIND_COLOURS)] for i, k in enumerate(kinds)}
-    for arrow in arrows:
-        body.append(_arrow(arrow, column, lay.y, bottom, colour)[0])
+    for shape, spot in zip(shapes, labels):
+        body.append(_arrow(shape, spot))
     for e in events:
         if e.kind != "send":
             body.append(_step(e, column[e.node], lay.y[e.seq], lay.rows[e.seq] in broke_rows))
     for e in events:
         if e.kind != "send":
-            body.append(svg.text(notes_x, lay.y[e.seq] + 4, _note(e, crashed.get(e.seq)), class_="note", font_size=11.5, fill="#111827"))
+            body.append(svg.text(notes_x, lay.y[e.seq] + 4, _note(e, crashed.get(e.seq)), class_="note", font_size=NOTE_SIZE, fill="#111827"))
     for v in violations[:1]:  # one label: the first violation (the text lists the others)
         row = lay.rows.get(v.event)
         at = HEADER + 12 if row is None else lay.top[row] + ROW / 2 + SEND_GAP + 4
         word = f"✗ {v.invariant} broken here" if v.event in lay.rows else f"✗ {v.invariant} broken before the first event"
         body.append(svg.text(notes_x, at, word, class_="violation-label", font_size=12.5, font_weight="bold", fill=BROKE))
-    body.append(svg.line((AXIS - 10, end_line), (width - 10, end_line), stroke="#6b7280", stroke_dasharray="6 4"))
+    body.append(svg.line((left - 10, end_line), (width - 10, end_line), stroke="#6b7280", stroke_dasharray="6 4"))
     if in_flight:
         body.append(svg.text(width - 14, end_line + 16, "in flight when the run stopped", text_anchor="end", font_size=11, fill="#6b7280"))
     if stopped:
-        body.append(svg.text(AXIS - 10, bottom + 24, stopped, font_size=12, fill="#374151"))
+        body.append(svg.text(left - 10, bottom + 24, stopped, font_size=12, fill="#374151"))
     label = f"message sequence diagram: {len(nodes)} nodes, {sum(1 for e in events if e.kind == 'send')} messages"
     return svg.document(width, height, body, label, class_="sequence")
 
@@ -213,7 +217,36 @@ def _file_end(events: Sequence[Event], lay: Layout, file_end: int, width: float,
     ]
 
 
-def _time_bands(events: Sequence[Event], lay: Layout, width: float, row_height) -> list[str]:
+def _left_margin(events: Sequence[Event]) -> float:
+    """Where the first column starts: room on the left for the longest time
+    label, then the widest event number, with a gap between them."""
+    times = max((svg.text_width(f"t={_t(e.time)}", TIME_SIZE, bold=True) for e in events), default=0.0)
+    numbers = max((svg.text_width(f"#{e.seq}", NUMBER_SIZE) for e in events), default=0.0)
+    return max(float(AXIS), 6 + times + 8 + numbers + 16)
+
+
+def _fixed_boxes(events: Sequence[Event], lay: Layout, left: float, column: dict[int, float]) -> list[svg.Box]:
+    """What message labels must keep clear of besides arrows: event numbers,
+    time labels, step dots and the lifeline headers."""
+    out: list[svg.Box] = []
+    last_time = None
+    for e in events:
+        if e.kind == "send":
+            continue
+        y = lay.y[e.seq]
+        out.append(svg.text_box(left - 16, y + 4, f"#{e.seq}", NUMBER_SIZE, "end"))
+        if e.time != last_time:
+            top = lay.top[lay.rows[e.seq]]
+            out.append(svg.text_box(6, top + 16, f"t={_t(e.time)}", TIME_SIZE, bold=True))
+            last_time = e.time
+        x = column[e.node]
+        out.append((x - 8, y - 8, x + 8, y + 8))  # the step's dot (7 px at most)
+    for x in column.values():
+        out.append((x - 49, 5, x + 49, 47))
+    return out
+
+
+def _time_bands(events: Sequence[Event], lay: Layout, width: float, row_height, left: float) -> list[str]:
     out, last_time, shade = [], None, False
     for e in events:
         if e.kind == "send":
@@ -223,11 +256,11 @@ def _time_bands(events: Sequence[Event], lay: Layout, width: float, row_height) 
         if e.time != last_time:
             shade = not shade
             out.append(svg.line((0, top), (width, top), stroke="#d1d5db", stroke_width=1.0))
-            out.append(svg.text(6, top + 16, f"t={_t(e.time)}", font_size=12.5, font_weight="bold", fill="#111827"))
+            out.append(svg.text(6, top + 16, f"t={_t(e.time)}", font_size=TIME_SIZE, font_weight="bold", fill="#111827", class_="time"))
             last_time = e.time
         if shade:
-            out.append(svg.rect(AXIS - 12, top, width - AXIS + 12, row_height(row), fill="#f3f4f6"))
-        out.append(svg.text(AXIS - 16, lay.y[e.seq] + 4, f"#{e.seq}", font_size=10.5, fill="#6b7280", text_anchor="end"))
+            out.append(svg.rect(left - 12, top, width - left + 12, row_height(row), fill="#f3f4f6"))
+        out.append(svg.text(left - 16, lay.y[e.seq] + 4, f"#{e.seq}", font_size=NUMBER_SIZE, fill="#6b7280", text_anchor="end", class_="seq"))
     return out
 
 
@@ -259,8 +292,22 @@ def _step(e: Event, x: float, y: float, broke: bool) -> str:
     )
 
 
-def _arrow(arrow: Arrow, column, y: dict[int, float], bottom: float, colour: dict[str, str]) -> tuple[str, float]:
-    """The arrow's SVG, and how far right its label reaches (estimated)."""
+@attrs.frozen
+class Shape:
+    """Where one message's arrow runs, before its label is placed."""
+
+    arrow: Arrow
+    words: str
+    colour: str
+    markup: tuple[str, ...]  # the arrow's own SVG parts (line or loop, head, a lost mark)
+    track: tuple[svg.Point, ...]  # points along the arrow, for keeping labels off it
+    head: svg.Box  # the arrowhead (and a lost mark) as a box
+    spots: tuple[tuple[float, float, str], ...]  # label places to try, best first: x, baseline, anchor
+    lane: tuple[float, float]  # the last resort: where the label's line starts, right of every lifeline
+    in_flight: bool
+
+
+def _shape(arrow: Arrow, column, y: dict[int, float], bottom: float, colour: dict[str, str], lane_x: float) -> Shape:
     send, deliver = arrow.send, arrow.deliver
     msg = send.message
     start = (column[msg.src], y[send.seq])
@@ -278,42 +325,89 @@ def _arrow(arrow: Arrow, column, y: dict[int, float], bottom: float, colour: dic
     words = f"{msg.describe()} {times}"
     if arrow.overtakes:
         words += " overtakes " + ", ".join(f"#{s}" for s in arrow.overtakes)
-    tip = f"#{send.seq} {msg.src}→{msg.dst} {words}" + (f", delivered at #{deliver.seq}" if deliver else "")
-    parts = [svg.title(tip)]
     dash = "6 4" if deliver is None else None
     if msg.src == msg.dst and deliver is not None:  # to itself: a loop to the right of the lifeline
         x, y1, y2 = start[0], start[1], end[1]
         d = f"M{svg.num(x + 6)},{svg.num(y1)} C{svg.num(x + 44)},{svg.num(y1)} {svg.num(x + 44)},{svg.num(y2)} {svg.num(x + 8)},{svg.num(y2)}"
-        parts.append(svg.element("path", d=d, fill="none", stroke=stroke, stroke_width=1.6))
-        parts.append(svg.polygon(svg.arrowhead((x + 6, y2), (x + 30, y2)), fill=stroke))
-        label_at, anchor = (x + 50, y1 + 3), "start"  # right of the loop's top, where it leaves
+        head = svg.arrowhead((x + 6, y2), (x + 30, y2))
+        markup = (svg.element("path", d=d, fill="none", stroke=stroke, stroke_width=1.6), svg.polygon(head, fill=stroke))
+        track = svg.cubic((x + 6, y1), (x + 44, y1), (x + 44, y2), (x + 8, y2))
+        spots = ((x + 50, y1 + 3, "start"), (x + 50, y2 + 3, "start"), (x - 8, y1 - 4, "end"))
     else:
         a = svg.towards(start, end, 6)
         b = svg.towards(end, start, 7)
-        parts.append(svg.line(a, b, stroke=stroke, stroke_width=1.6, stroke_dasharray=dash))
-        parts.append(svg.polygon(svg.arrowhead(b, a), fill=stroke))
+        head = svg.arrowhead(b, a)
+        markup = (svg.line(a, b, stroke=stroke, stroke_width=1.6, stroke_dasharray=dash), svg.polygon(head, fill=stroke))
         if msg.dst not in column:
-            parts.append(svg.text(b[0] + 4, b[1] + 4, "✗", fill=BROKE, font_size=13))
-        label_at, anchor = _label_spot(a, b)
-    parts.append(
-        svg.text(label_at[0], label_at[1], words, text_anchor=anchor, font_size=10.5, fill=stroke, class_="msg-label")
-    )
-    cls = "message" + (" overtaking" if arrow.overtakes else "") + (" in-flight" if in_flight else "")
-    reach = label_at[0] + (len(words) * LABEL_CHAR if anchor == "start" else 0)
-    markup = svg.element(
-        "g", "".join(parts), class_=cls, data_send=send.seq, data_deliver=deliver.seq if deliver else None,
-        data_src=msg.src, data_dst=msg.dst,
-    )
-    return markup, reach
+            markup += (svg.text(b[0] + 4, b[1] + 4, "✗", fill=BROKE, font_size=13, class_="lost-mark"),)
+            head = head + [(b[0] + 4 + svg.text_width("✗", 13), b[1] + 4 - 13 * 0.82), (b[0] + 4, b[1] + 4 + 13 * 0.26)]
+        track = (a, b)
+        ahead = 1 if b[0] >= a[0] else -1  # the side the arrow leaves to
+        out, back = ("start", "end") if ahead > 0 else ("end", "start")
+        # A label touching its arrow at some point p of it: above p on the side the
+        # arrow goes to, or under p on the side it comes from; either way clear of
+        # the arrow itself, which runs down from p. Nearest the start first.
+        spots = []
+        for k in range(5):
+            p = (a[0] + (b[0] - a[0]) * k / 5, a[1] + (b[1] - a[1]) * k / 5)
+            spots.append((p[0] + (8 if k == 0 else 4) * ahead, p[1] - 4, out))
+            spots.append((p[0] - (8 if k == 0 else 4) * ahead, p[1] + 4 + 0.82 * LABEL_SIZE + 1, back))
+        spots.append((b[0] + 10 * ahead, b[1] - 6, out))  # just above where it arrives, beyond the lifeline
+        spots = tuple(spots)
+    return Shape(arrow, words, stroke, markup, tuple(track), svg.polygon_box(head), spots, (lane_x, start[1] + 4), in_flight)
 
 
-def _label_spot(a: svg.Point, b: svg.Point) -> tuple[svg.Point, str]:
-    """Where a message's label goes: just above where its arrow leaves, on the
-    side it leaves to (the sends of one step leave at different heights, so
-    their labels never share a line)."""
-    if b[0] >= a[0]:
-        return (a[0] + 8, a[1] - 4), "start"
-    return (a[0] - 8, a[1] - 4), "end"
+def place_labels(
+    shapes: Sequence[Shape], fixed: Sequence[svg.Box], left: float, size: float = LABEL_SIZE
+) -> list[tuple[float, float, str, str]]:
+    """A place for every message label (x, baseline, anchor, words) where it
+    touches no arrow, arrowhead, step dot, event number or other label: the first
+    of its arrow's spots that is clear, else a line of its own right of every
+    lifeline (with the link it belongs to in front), moved right until clear."""
+    arrows = [(sh.track, svg.grow(sh.head, 1.0)) for sh in shapes]
+
+    def clear(box: svg.Box, taken: list[svg.Box]) -> bool:
+        if box[0] < left - 10:  # not into the margin of times and event numbers, nor off the picture
+            return False
+        padded = svg.grow(box, 1.5)  # arrows are 1.6 px wide, and text needs a little air
+        if any(svg.boxes_meet(padded, b) for b in taken) or any(svg.boxes_meet(padded, b) for b in fixed):
+            return False
+        return not any(svg.boxes_meet(padded, head) or svg.polyline_meets_box(list(track), padded) for track, head in arrows)
+
+    placed: list[tuple[float, float, str, str]] = []
+    taken: list[svg.Box] = []
+    for sh in shapes:
+        for x, y, anchor in sh.spots:
+            box = svg.text_box(x, y, sh.words, size, anchor)
+            if clear(box, taken):
+                break
+        else:
+            msg = sh.arrow.send.message
+            words = f"{msg.src}→{msg.dst} {sh.words}"
+            x, y = sh.lane
+            anchor = "start"
+            box = svg.text_box(x, y, words, size)
+            while not clear(box, taken):  # nothing is drawn far enough right: this ends
+                x += 12
+                box = svg.text_box(x, y, words, size)
+            placed.append((x, y, anchor, words))
+            taken.append(box)
+            continue
+        placed.append((x, y, anchor, sh.words))
+        taken.append(box)
+    return placed
+
+
+def _arrow(sh: Shape, label: tuple[float, float, str, str]) -> str:
+    send, deliver, msg = sh.arrow.send, sh.arrow.deliver, sh.arrow.send.message
+    tip = f"#{send.seq} {msg.src}→{msg.dst} {sh.words}" + (f", delivered at #{deliver.seq}" if deliver else "")
+    x, y, anchor, words = label
+    text = svg.text(x, y, words, text_anchor=anchor, font_size=LABEL_SIZE, fill=sh.colour, class_="msg-label")
+    cls = "message" + (" overtaking" if sh.arrow.overtakes else "") + (" in-flight" if sh.in_flight else "")
+    return svg.element(
+        "g", svg.title(tip) + "".join(sh.markup) + text, class_=cls, data_send=send.seq,
+        data_deliver=deliver.seq if deliver else None, data_src=msg.src, data_dst=msg.dst,
+    )
 
 
 def _note(e: Event, crash: Violation | None = None) -> str:

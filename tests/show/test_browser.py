@@ -282,3 +282,31 @@ def test_the_event_the_keys_lead_to_is_the_one_marked(browser, stepper_page, tmp
             assert arrows == [], where
     # the violation's step shows the red outline picture, and the end the split ring of the continued run
     assert log[expected.index(7)]["ring"] != log[expected.index(6)]["ring"]
+
+
+MEASURE = """
+var out=[];
+document.querySelectorAll('svg text').forEach(function(t){
+ if(!t.textContent)return;
+ out.push([t.textContent,+t.getAttribute('font-size'),t.getAttribute('font-weight')==='bold',
+  (t.getAttribute('class')||'').split(' ').indexOf('note')>=0,t.getComputedTextLength()]);});
+var pre=document.createElement('pre');pre.id='widths';pre.textContent=JSON.stringify(out);document.body.appendChild(pre);
+"""
+
+
+def test_text_widths_the_label_layout_assumes_hold_in_the_browser(browser, stepper_page, tmp_path):
+    """The boxes that keep labels apart (test_labels.py) are only as good as
+    `svg.text_width`: Chromium's own measure of every text must fit in it."""
+    from dhtea.show import svg
+
+    copy = tmp_path / "measure.html"
+    copy.write_text(stepper_page.read_text(encoding="utf-8").replace("</body>", f"<script>{MEASURE}</script>\n</body>"),
+                    encoding="utf-8")
+    dom = dump_dom(browser, copy, tmp_path / "profile")
+    found = re.search(r'<pre id="widths">(.*?)</pre>', dom, re.S)
+    assert found, "the measuring script did not run"
+    texts = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    assert len(texts) > 100
+    too_wide = [(words, real, svg.text_width(words, size, mono, bold)) for words, size, bold, mono, real in texts
+                if real > svg.text_width(words, size, mono, bold) + 0.5]
+    assert not too_wide, f"{len(too_wide)} text(s) wider than assumed, e.g. {too_wide[:3]}"
