@@ -31,7 +31,6 @@ started (each header's `started`), so logs of nodes run by hand, whose epoch is
 from __future__ import annotations
 
 import heapq
-import json
 import math
 from collections import Counter, deque
 from pathlib import Path
