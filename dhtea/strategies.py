@@ -8,6 +8,8 @@ member, constant latency, no scripted delays, seed 0.
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from hypothesis import assume
 from hypothesis import strategies as st
 
@@ -54,19 +56,26 @@ def _schedule(ring: tuple[int, ...], plan: list[tuple[int, int, int]]) -> JoinSc
     return JoinSchedule(joins)
 
 
-def latency_models(max_latency: int = 10) -> st.SearchStrategy:
+def latency_models(max_latency: int = 10, kinds: Iterable[str] | None = None) -> st.SearchStrategy:
     """One of the latency models, with small parameters. Shrinks towards
     `Constant(1)`, then through uniform, exponential, log-normal, Pareto and
-    bimodal (in that order of simplicity)."""
+    bimodal (in that order of simplicity). `kinds` keeps only those models
+    (by `kind` name: constant, uniform, ...)."""
     small = st.integers(min_value=1, max_value=max_latency)
-    return st.one_of(
-        st.builds(Constant, small),
-        st.builds(lambda lo, span: Uniform(lo, lo + span), small, st.integers(0, max_latency)),
-        st.builds(Exponential, small),
-        st.builds(LogNormal, small, st.sampled_from([0.5, 1.0, 1.5])),
-        st.builds(Pareto, small, st.sampled_from([1.5, 2.0, 3.0])),
-        st.builds(Bimodal, small, small.map(lambda d: d * 10), st.sampled_from([0.1, 0.25, 0.5])),
-    )
+    models = {
+        "constant": st.builds(Constant, small),
+        "uniform": st.builds(lambda lo, span: Uniform(lo, lo + span), small, st.integers(0, max_latency)),
+        "exponential": st.builds(Exponential, small),
+        "lognormal": st.builds(LogNormal, small, st.sampled_from([0.5, 1.0, 1.5])),
+        "pareto": st.builds(Pareto, small, st.sampled_from([1.5, 2.0, 3.0])),
+        "bimodal": st.builds(Bimodal, small, small.map(lambda d: d * 10), st.sampled_from([0.1, 0.25, 0.5])),
+    }
+    if kinds is not None:
+        wanted = set(kinds)
+        if not wanted or not wanted <= set(models):
+            raise ValueError(f"latency model kinds are some of {', '.join(models)}, got {sorted(wanted)}")
+        models = {k: v for k, v in models.items() if k in wanted}
+    return st.one_of(*models.values())
 
 
 def scripted_delays(max_messages: int = 12, max_delay: int = 10) -> st.SearchStrategy[tuple[float, ...]]:

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-timings", action="store_true",
                    help="leave the wall-clock time out of hunt.json (the same hunt then writes the same files)")
     _invariant_option(p)
+    p.add_argument("--workers", type=positive_int, metavar="N",
+                   help="processes to hunt in, each on its own seeded share (default: every core)")
     p.add_argument("--no-database", action="store_true",
                    help=f"do not keep or reuse failing examples in {DEFAULT_DATABASE} (a re-run starts from them)")
     _colour_option(p)

@@ -134,7 +134,8 @@ def hunt_section(hunt: HuntSummary, traces: Sequence[TraceFile], anchor: str, fi
     s = hunt.settings
     flags = "".join(
         f" --{flag} {s[key]}" for key, flag in (("examples_per_bug", "examples"), ("max_bugs", "max-bugs"),
-                                               ("max_ring", "max-ring"), ("max_joiners", "max-joiners")) if key in s
+                                               ("max_ring", "max-ring"), ("max_joiners", "max-joiners"),
+                                               ("workers", "workers"), ("tasks", "tasks")) if key in s
     )
     command = f"dhtea hunt --protocol {hunt.protocol} --seed {hunt.seed}{flags} --out {hunt.path.parent}"
     found = len(traces)
