@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 # The main job: hunt bugs in the seed's `classic` protocol with a fixed seed.
 # dhtea exits 1 when it finds bugs, which is what this demo expects.
 demo: $(STAMP)
-	@$(BIN)/dhtea hunt --protocol classic --seed 1 --examples 300 --out reports/demo; \
+	@$(BIN)/dhtea hunt --protocol classic --seed 1 --examples 300 --workers 2 --out reports/demo; \
 	  status=$$?; \
 	  echo; echo "(dhtea is installed in $(VENV): use $(BIN)/dhtea, or 'source $(BIN)/activate' first)"; \
 	  test $$status -eq 1
@@ -33,9 +33,9 @@ test: $(STAMP)
 # relative to this folder, so the pages name the same files on any machine.
 reports: $(STAMP)
 	rm -rf reports/classic reports/gapowner
-	$(BIN)/dhtea hunt --protocol classic --seed 1 --examples 300 --out reports/classic --quiet --no-color --no-timings --no-database; \
+	$(BIN)/dhtea hunt --protocol classic --seed 1 --examples 300 --out reports/classic --quiet --no-color --no-timings --no-database --workers 1; \
 	  test $$? -eq 1  # classic has bugs: exit 1 is the expected outcome
-	$(BIN)/dhtea hunt --protocol gapowner --seed 1 --examples 2000 --out reports/gapowner --quiet --no-color --no-timings --no-database
+	$(BIN)/dhtea hunt --protocol gapowner --seed 1 --examples 2000 --out reports/gapowner --quiet --no-color --no-timings --no-database --workers 1
 	for trace in reports/classic/*.trace.json; do \
 	  $(BIN)/dhtea replay $$trace --protocol gapowner --quiet --no-color \
 	    --save reports/gapowner/gapowner-on-$$(basename $$trace) || exit 1; \
@@ -46,8 +46,11 @@ reports: $(STAMP)
 	  --title "dhtea report: gapowner passes"
 
 # The long hunt: 10,000 scenarios per gate test against the corrected protocol.
+# On every core: pytest-xdist runs the gate tests side by side (-n auto). Each
+# test has its own key in Hypothesis's example database, so the workers never
+# write the same entries.
 hunt-gapowner: $(STAMP)
-	$(BIN)/python -m pytest -q tests/search/test_gate.py --hypothesis-profile=dhtea-hunt
+	$(BIN)/python -m pytest -q -n auto --dist worksteal tests/search/test_gate.py --hypothesis-profile=dhtea-hunt
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sim_speed.py

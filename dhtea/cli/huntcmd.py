@@ -15,9 +15,10 @@ from dhtea.cli.progress import ProgressLine
 from dhtea.protocols import load_protocol, protocol_name
 from dhtea.search.coverage import expected_values
 from dhtea.search.hunting import DEFAULT_DATABASE, Bug, Progress, hunt
-from dhtea.search.outputs import HuntOutput, prepare_out_dir
+from dhtea.search.outputs import HuntOutput, OutputError, prepare_out_dir
 from dhtea.search.pool import WorkerProgress, hunt_in_processes
-from dhtea.search.tasks import smallest_key, split
+from dhtea.search.daskhunt import DEFAULT_TASKS, hunt_on_dask
+from dhtea.search.tasks import smallest_key, split, swarm_tasks
 from invariants.names import invariant_specs
 from dhtea.show.coverage import coverage_lines
 from dhtea.show.timeline import PLAIN, Style, format_result
@@ -48,25 +49,38 @@ def database_dir(off: bool) -> Path | None:
 def run(args: argparse.Namespace, style: Style, invariants: tuple) -> int:
     protocol = load_protocol(args.protocol)
     out = prepare_out_dir(args.out)  # before any work: a bad --out is one line, at once
-    workers = args.workers or os.cpu_count() or 1
+    dask = args.dask or os.environ.get("DHTEA_DASK") or None
+    if args.tasks and not dask:
+        raise OutputError("--tasks goes with --dask (local workers split the hunt with --workers)")
+    if dask and args.workers:
+        raise OutputError("--workers is for local processes; with --dask the hunt is split with --tasks")
+    workers = 1 if dask else (args.workers or os.cpu_count() or 1)
     settings = {"examples_per_bug": args.examples, "max_bugs": args.max_bugs, "max_ring": args.max_ring,
-                "max_joiners": args.max_joiners, "workers": workers}
+                "max_joiners": args.max_joiners}
+    settings.update({"tasks": args.tasks or DEFAULT_TASKS, "swarm": True} if dask else {"workers": workers})
     expected = expected_values(args.max_ring, args.max_joiners)
     output = HuntOutput(out, protocol_name(protocol))
     progress = ProgressLine(sys.stderr)
     database = database_dir(args.no_database)
-    where = "" if workers == 1 else f" in {workers} worker processes"
+    shares = settings.get("tasks", workers)
+    where = f" on Dask ({dask}), {shares} tasks" if dask else ("" if workers == 1 else f" in {workers} worker processes")
     print(f"hunting in {args.protocol}{where}: up to {args.examples} scenarios per bug, seed {args.seed}", flush=True)
-    if workers == 1:
+    if shares == 1 and not dask:
         report = _hunt_here(args, protocol, invariants, database, output, progress, style)
     else:
-        tasks = split(args.protocol, shares=workers, examples=args.examples, seed=args.seed, max_bugs=args.max_bugs,
+        tasks = split(args.protocol, shares=shares, examples=args.examples, seed=args.seed, max_bugs=args.max_bugs,
                       max_ring=args.max_ring, max_joiners=args.max_joiners, invariants=invariant_specs(invariants),
-                      database=None if database is None else str(database))
-        report = _hunt_in_workers(args, tasks, output, progress)
+                      database=None if database is None or dask else str(database))
+        saver = _Saver(output, progress)
+        if dask:
+            report = hunt_on_dask(swarm_tasks(tasks, args.seed), dask, seed=args.seed, max_bugs=args.max_bugs,
+                                  on_bug=saver.on_bug, on_progress=saver.on_tasks)
+        else:
+            report = hunt_in_processes(tasks, seed=args.seed, max_bugs=args.max_bugs, on_bug=saver.on_bug,
+                                       on_progress=saver.on_workers)
     progress.clear()
     paths, summary = output.finish(report, settings, expected, timings=not args.no_timings)
-    if workers > 1 and not args.quiet:  # bugs as merged: the smallest of each kind
+    if shares > 1 and not args.quiet:  # bugs as merged: the smallest of each kind
         for i, bug in enumerate(report.bugs, 1):
             print_bug(i, bug, style)
     return _conclude(report, paths, summary, expected)
@@ -93,28 +107,33 @@ def _hunt_here(args, protocol, invariants, database, output: HuntOutput, progres
                 invariants=invariants, on_bug=on_bug, on_progress=on_progress, database=database)
 
 
-def _hunt_in_workers(args, tasks, output: HuntOutput, progress: ProgressLine):
-    """Worker processes: each bug saved as soon as a worker has shrunk it (a
-    smaller one of the same kind from another worker replaces it); the final
-    numbering is settled when the hunt ends."""
-    best: dict[str, Bug] = {}
-    number: dict[str, int] = {}
+class _Saver:
+    """Saves each bug as soon as a worker or task sends it (a smaller one of the
+    same kind replaces it); the final numbering is settled when the hunt ends."""
 
-    def on_bug(bug: Bug, worker: int) -> None:
+    def __init__(self, output: HuntOutput, progress: ProgressLine) -> None:
+        self.output, self.progress = output, progress
+        self.best: dict[str, Bug] = {}
+        self.number: dict[str, int] = {}
+
+    def on_bug(self, bug: Bug, worker: int) -> None:
         sig = bug.signature
-        if sig in best and smallest_key(bug) >= smallest_key(best[sig]):
+        if sig in self.best and smallest_key(bug) >= smallest_key(self.best[sig]):
             return
-        best[sig] = bug
-        number.setdefault(sig, len(number) + 1)
-        path = output.save_bug(bug, number[sig])
-        if progress.enabled:
-            progress.clear()
-            print(f"worker {worker + 1} found {sig}: saved to {path}", flush=True)
+        self.best[sig] = bug
+        self.number.setdefault(sig, len(self.number) + 1)
+        path = self.output.save_bug(bug, self.number[sig])
+        if self.progress.enabled:
+            self.progress.clear()
+            print(f"share {worker + 1} found {sig}: saved to {path}", flush=True)
 
-    def on_progress(status: dict[int, WorkerProgress]) -> None:
-        progress.show(workers_text(status, len(best), progress.elapsed))
+    def on_workers(self, status: dict[int, WorkerProgress]) -> None:
+        self.progress.show(workers_text(status, len(self.best), self.progress.elapsed))
 
-    return hunt_in_processes(tasks, seed=args.seed, max_bugs=args.max_bugs, on_bug=on_bug, on_progress=on_progress)
+    def on_tasks(self, done: int, total: int, tried: int) -> None:
+        rate = tried / max(self.progress.elapsed, 1e-3)
+        self.progress.show(f"{done}/{total} tasks done, {tried} scenarios, {rate:.0f}/s, {len(self.best)} bug(s) so far",
+                           force=True)
 
 
 def workers_text(status: dict[int, WorkerProgress], bugs: int, seconds: float) -> str:

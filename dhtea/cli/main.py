@@ -16,6 +16,7 @@ from dhtea.cli import real as cli_real
 from dhtea.cli import huntcmd
 from dhtea.search.hunting import DEFAULT_DATABASE
 from dhtea.search.outputs import OutputError
+from dhtea.search.daskhunt import DaskError
 from dhtea.core.network import LATENCY_MODELS, LatencyError, Network
 from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
 from dhtea.search.replaying import replay
@@ -61,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     _invariant_option(p)
     p.add_argument("--workers", type=positive_int, metavar="N",
                    help="processes to hunt in, each on its own seeded share (default: every core)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="hunt on a Dask cluster: tcp://host:8786, or local[:N] for N local workers (default $DHTEA_DASK)")
+    p.add_argument("--tasks", type=positive_int, metavar="T",
+                   help="with --dask: tasks the hunt is split into, each with its own features (default 8)")
     p.add_argument("--no-database", action="store_true",
                    help=f"do not keep or reuse failing examples in {DEFAULT_DATABASE} (a re-run starts from them)")
     _colour_option(p)
@@ -241,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except (UsageError, UnknownProtocol, UnknownInvariant, TraceFileError, TraceStateError, LatencyError,
-            OutputError) as exc:
+            OutputError, DaskError) as exc:
         return report_error(exc)
     except OSError as exc:  # e.g. --out names a file, --save names a folder
         where = f": {exc.filename}" if exc.filename else ""

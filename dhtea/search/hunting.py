@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random  # determinism-ok: only seeded random.Random instances are used
-import signal
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterable
@@ -36,6 +34,7 @@ from dhtea.traces.serial import save_trace
 from dhtea.drivers.simulator import simulate
 from dhtea.search.minimise import reminimise
 from dhtea.search.coverage import Coverage
+from dhtea.search.ctrlc import CtrlC
 from dhtea.strategies import scenarios
 from dhtea.core.trace import RunResult
 from invariants import DEFAULT, Invariant
@@ -79,37 +78,6 @@ class Progress:
     smaller: int  # smaller failing scenarios found so far while shrinking it
 
 
-class _CtrlC:
-    """Ctrl-C, caught as a request to stop at the next run.
-
-    A KeyboardInterrupt raised at an arbitrary point may land inside Hypothesis's
-    engine or a garbage-collector callback, where it is lost or leaves the
-    engine half updated; so the first Ctrl-C only sets `pressed`, and the hunt
-    raises KeyboardInterrupt itself before its next run. A second Ctrl-C
-    interrupts at once. Only in the main thread, and only when Ctrl-C has
-    Python's default meaning (not inside a program that handles it itself)."""
-
-    def __init__(self) -> None:
-        self.pressed = False
-        self._installed = False
-
-    def __enter__(self) -> "_CtrlC":
-        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
-        return self
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.pressed:
-            raise KeyboardInterrupt
-        self.pressed = True
-
-    def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            self._installed = False
-
-
 class _Search:
     """The state of a hunt between Hypothesis calls: what ran, what is being shrunk."""
 
@@ -118,7 +86,7 @@ class _Search:
         self.cls, self.invariants, self.coverage, self.on_progress = cls, invariants, coverage, on_progress
         self.tried = 0  # in all rounds
         self.bugs = 0
-        self.ctrl_c = _CtrlC()
+        self.ctrl_c = CtrlC()
         self.start_round(frozenset())
 
     def start_round(self, known: frozenset[str]) -> None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import multiprocessing
 import queue as queue_module
 import signal
-import threading
 import time
 from typing import Callable, Sequence
 
 import attrs
 
+from dhtea.search.ctrlc import CtrlC
 from dhtea.search.hunting import Bug, HuntReport, Progress
 from dhtea.search.tasks import HuntTask, TaskOutcome, merge, run_task
 
@@ -78,7 +78,7 @@ def hunt_in_processes(
     status = {t.index: WorkerProgress(t.index, Progress(0, 0, None, 0)) for t in tasks}
     outcomes: dict[int, TaskOutcome] = {}
     received: dict[int, list[Bug]] = {t.index: [] for t in tasks}  # bugs sent so far, by worker
-    presses = _Presses()
+    presses = CtrlC(second_interrupts=False)
     with presses:
         for p in procs:
             p.start()
@@ -122,25 +122,3 @@ def hunt_in_processes(
                                                                 interrupted=True))
     report = merge(tasks[0].protocol, seed, outcomes.values(), time.perf_counter() - started, max_bugs, interrupted)
     return report
-
-
-class _Presses:
-    """Counts Ctrl-C presses in the parent instead of raising at a random point
-    (only in the main thread, and only where Ctrl-C has its default meaning)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._installed = False
-
-    def __enter__(self) -> "_Presses":
-        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            signal.signal(signal.SIGINT, self._press)
-            self._installed = True
-        return self
-
-    def _press(self, signum: int, frame: object) -> None:
-        self.count += 1
-
-    def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, signal.default_int_handler)

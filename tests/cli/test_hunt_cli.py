@@ -28,11 +28,13 @@ def dhtea_process(*argv: str, cwd: Path, env: dict | None = None, **kw) -> subpr
     return subprocess.Popen([sys.executable, "-m", "dhtea", *argv], cwd=cwd, env=environ, **kw)
 
 
-def test_ctrl_c_after_the_first_bug_keeps_its_trace_and_the_summary(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_after_the_first_bug_keeps_its_trace_and_the_summary(tmp_path, workers):
     out = tmp_path / "hunt"
     # A budget far too large to finish: the hunt is still searching when interrupted.
     proc = dhtea_process("hunt", "--protocol", "classic", "--seed", "1", "--examples", "1000000", "--out", str(out),
-                         "--quiet", "--no-database", cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         "--quiet", "--no-database", "--workers", workers, cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while not list(out.glob("*.trace.json")) and proc.poll() is None and time.monotonic() < deadline:
@@ -109,7 +111,7 @@ def test_progress_only_on_a_terminal(tmp_path):
     assert quiet.stream.getvalue() == ""
     master, slave = pty.openpty()
     proc = dhtea_process("hunt", "--protocol", "gapowner", "--examples", "400", "--out", str(tmp_path / "h"),
-                         "--quiet", "--no-database", cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=slave)
+                         "--quiet", "--no-database", "--workers", "1", cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     seen = b""
     while True:
@@ -127,10 +129,21 @@ def test_progress_only_on_a_terminal(tmp_path):
     assert "\r" in text and "scenarios, " in text and "/s, 0 bug(s) so far; searching" in text
 
 
+def test_progress_of_workers_names_each_worker():
+    from dhtea.cli.huntcmd import workers_text
+    from dhtea.search.hunting import Progress
+    from dhtea.search.pool import WorkerProgress
+
+    status = {0: WorkerProgress(0, Progress(120, 1, "ring-order", 3)), 1: WorkerProgress(1, Progress(80, 0, None, 0)),
+              2: WorkerProgress(2, Progress(50, 2, None, 0), done=True)}
+    assert workers_text(status, 2, 2.0) == (
+        "250 scenarios, 125/s, 2 bug(s) so far; w1 shrinking ring-order (3), w2 searching, w3 done")
+
+
 def test_a_rerun_starts_from_the_saved_failures(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DHTEA_DATABASE")
-    args = ["hunt", "--protocol", "classic", "--seed", "1", "--examples", "300", "--quiet"]
+    args = ["hunt", "--protocol", "classic", "--seed", "1", "--examples", "300", "--quiet", "--workers", "1"]
     counts = []
     for _ in range(2):
         assert main([*args, "--out", "first"]) == 1
@@ -143,3 +156,18 @@ def test_a_rerun_starts_from_the_saved_failures(capsys, tmp_path, monkeypatch):
     before = sorted(p.name for p in Path(".dhtea/examples").rglob("*"))
     assert main([*args, "--out", "again", "--seed", "5"]) == 1
     assert sorted(p.name for p in Path(".dhtea/examples").rglob("*")) == before  # off: nothing written
+
+
+def test_workers_find_the_same_bugs_for_the_same_seed(capsys, tmp_path):
+    args = ["hunt", "--protocol", "classic", "--seed", "2", "--examples", "60", "--max-bugs", "3", "--workers", "2",
+            "--quiet", "--no-timings"]
+    for name in ("a", "b"):
+        assert main([*args, "--out", str(tmp_path / name)]) == 1
+    a, b = sorted((tmp_path / "a").iterdir()), sorted((tmp_path / "b").iterdir())
+    assert [p.name for p in a] == [p.name for p in b] and [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    summary = summary_from_data(tmp_path / "a" / "hunt.json", read_json(tmp_path / "a" / "hunt.json"))
+    assert summary.settings["workers"] == 2 and summary.bugs and not summary.interrupted
+    assert sorted(summary.bugs) == sorted((tmp_path / "a").glob("*.trace.json"))
+    for trace in summary.bugs:
+        assert replay(trace).identical
+    assert "in 2 worker processes" in capsys.readouterr().out
