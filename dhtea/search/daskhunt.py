@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Callable, Sequence
+
+from hypothesis.errors import HypothesisDeprecationWarning
 
 from dhtea.search.ctrlc import CtrlC
 from dhtea.search.hunting import Bug, HuntReport
@@ -51,8 +54,12 @@ def _client(address: str):
 
 
 def _run(task: HuntTask) -> TaskOutcome:
-    # On a worker: Ctrl-C there is the worker's business, not the hunt's.
-    return run_task(task)
+    # A Dask worker's own threads use the global `random` module while the hunt
+    # runs, and Hypothesis warns about any such use during a test. The hunt's
+    # randomness is all seeded and its own, so that warning says nothing here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HypothesisDeprecationWarning)
+        return run_task(task)
 
 
 def hunt_on_dask(
