@@ -109,6 +109,7 @@ HUNT_FIELDS: Fields = {
     "settings": optional(mapping(text(MAX_NAME, name=True), _setting)),
     "interrupted": optional(boolean),
     "statistics": optional(_statistics),
+    "unshrunk": optional(_bug_files),  # bug files saved before their shrinking was done
 }
 
 
