@@ -4,6 +4,7 @@ blamed, the SVG pictures, the HTML page, the hunt summary and the CLI around the
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from html.parser import HTMLParser
@@ -279,7 +280,8 @@ def test_hunt_writes_a_summary_next_to_the_traces(hunt_dir, tmp_path):
     data = json.loads((hunt_dir / "hunt.json").read_text(encoding="utf-8"))
     assert data["format"] == HUNT_FORMAT and data["version"] == HUNT_VERSION
     assert data["protocol"] == "classic" and data["seed"] == 1 and data["examples"] > 200
-    assert data["settings"] == {"examples_per_bug": 200, "max_bugs": 5, "max_ring": 5, "max_joiners": 4}
+    assert data["settings"] == {"examples_per_bug": 200, "max_bugs": 5, "max_ring": 5, "max_joiners": 4,
+                                "workers": os.cpu_count() or 1}  # the default: every core
     assert data["bugs"] == sorted(p.name for p in hunt_dir.glob("*.trace.json"))
     again = tmp_path / "again"
     assert main(["hunt", "--protocol", "classic", "--examples", "200", "--seed", "1", "--quiet", "--out", str(again)]) == 1
