@@ -21,6 +21,7 @@ from dhtea.core.network import LATENCY_MODELS, LatencyError, Network
 from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
 from dhtea.search.replaying import replay
 from dhtea.core.scenario import Join, JoinSchedule, Scenario
+from dhtea.core.spool import Spool
 from dhtea.traces.serial import TraceFileError, read_trace, reason, save_trace
 from dhtea.drivers.simulator import simulate
 from dhtea.search.continuing import continue_to_rest
@@ -89,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", default="constant:1", help="MODEL:ARGS, e.g. uniform:1,5 (default constant:1)")
     p.add_argument("--seed", type=whole_number, default=0)
     p.add_argument("--save", help="write the trace file here")
+    p.add_argument("--trace-to", metavar="FILE", help="stream the trace to this trace file as the run goes: memory holds "
+                   "the ring, not the run's history (for long runs)")
     _invariant_option(p)
     _colour_option(p)
 
@@ -208,10 +211,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         scenario = Scenario(ring=ring, joins=JoinSchedule(joins), network=Network(latency=latency), seed=args.seed)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"impossible scenario: {reason(exc)}") from None
+    if args.trace_to:
+        return _run_to_file(protocol, scenario, invariants, args)
     result = simulate(protocol, scenario, invariants=invariants)
     print(format_result(result, _style(args)))
     if args.save:
         print(f"trace saved to {save_trace(result, args.save)}")
+    return 0 if result.ok else 1
+
+
+def _run_to_file(protocol: type, scenario: Scenario, invariants, args: argparse.Namespace) -> int:
+    """`run --trace-to FILE`: the trace spills to a spool beside FILE while the
+    run goes, and is then written to FILE; the report printed is the same."""
+    target = Path(args.trace_to)
+    if target.is_dir():
+        raise UsageError(f"--trace-to {target} is a folder; name a file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    spool = Spool(target.parent)
+    try:
+        result = simulate(protocol, scenario, invariants=invariants, spool=spool)
+        saved = save_trace(result, target)
+        print(format_result(result, _style(args)))
+        if args.save:
+            print(f"trace saved to {save_trace(result, args.save)}")
+        print(f"trace written to {saved}")
+    finally:
+        spool.close()
     return 0 if result.ok else 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from typing import Iterator, Literal, Mapping, Sequence, overload
 
@@ -9,6 +10,7 @@ import attrs
 
 from dhtea.core.messages import Message
 from dhtea.core.scenario import Scenario
+from dhtea.core.spool import Spool
 from invariants import DEFAULT, NodeView, Violation
 
 EventKind = Literal["join", "send", "deliver", "timer", "leave", "crash", "drop"]
@@ -67,7 +69,7 @@ class Trace(Sequence[Event]):
     first index or slice builds every event once and keeps them.
     """
 
-    def __init__(self, queues: Mapping[int, tuple[int, ...]] | None = None) -> None:
+    def __init__(self, queues: Mapping[int, tuple[int, ...]] | None = None, spool: Spool | None = None) -> None:
         #: The time of each event, in order; its length is the number of events.
         self.times = array("d")
         # Per event, its tag, then:
@@ -77,7 +79,12 @@ class Trace(Sequence[Event]):
         # then, if changed, the number of changes and for each the field and its
         # old and new values, or for "queue": ids dropped, ids added, the ids added.
         self._log: list[object] = []
-        self._queues = dict(queues or {})  # the queues before the first event (absent: empty)
+        self._initial = dict(queues or {})  # the queues before the first event (absent: empty)
+        # Events spilled to `spool` (see `spill`); those kept here follow them.
+        self._spool = spool
+        self._base = 0  # how many events were spilled
+        self._queues = dict(self._initial)  # the queues before the first event kept here
+        self._queues_now: dict[int, tuple[int, ...]] = dict(self._initial)
         self._counts = [0] * len(EVENT_KINDS)  # events of each kind
         self._events: tuple[Event, ...] | None = None  # every event, once indexed at random
         self._cursor: tuple[int, int, dict] = (0, 0, dict(self._queues))  # where the last read ended
@@ -103,7 +110,7 @@ class Trace(Sequence[Event]):
         self._log += (DELIVER + _CHANGED if changes else DELIVER, msg.kind, msg.src, msg.dst)
         self._data(msg.data)
         if changes:
-            self._changes(changes)
+            self._changes(msg.dst, changes)
 
     def drop(self, time: float, msg: Message) -> None:
         """`msg` reaches `msg.dst`, which has stopped: it is lost."""
@@ -118,14 +125,14 @@ class Trace(Sequence[Event]):
         self._counts[kind] += 1
         self._log += (kind + _CHANGED if changes else kind, node)
         if changes:
-            self._changes(changes)
+            self._changes(node, changes)
 
     def timer(self, time: float, node: int, name: object, changes: tuple[Change, ...] | None) -> None:
         self.times.append(time)
         self._counts[TIMER] += 1
         self._log += (TIMER + _CHANGED if changes else TIMER, node, name)
         if changes:
-            self._changes(changes)
+            self._changes(node, changes)
 
     def _data(self, data: tuple[tuple[str, object], ...]) -> None:
         log = self._log
@@ -133,11 +140,12 @@ class Trace(Sequence[Event]):
         for pair in data:  # flat: a pair kept as a tuple would be one more object per message
             log += pair
 
-    def _changes(self, changes: tuple[Change, ...]) -> None:
+    def _changes(self, node: int, changes: tuple[Change, ...]) -> None:
         log = self._log
         log.append(len(changes))
         for field, old, new in changes:
             if field == "queue":
+                self._queues_now[node] = new  # type: ignore[assignment]
                 dropped, added = queue_edit(old, new)  # type: ignore[arg-type]
                 log += (field, dropped, len(added))
                 log += added
@@ -146,39 +154,68 @@ class Trace(Sequence[Event]):
 
     # -- reading ----------------------------------------------------------------
 
-    def __len__(self) -> int:
+    def spill(self) -> None:
+        """Move the events kept here to the spool: memory then holds only the
+        events since, whatever the length of the run."""
+        assert self._spool is not None, "spill needs a spool"
+        self._spool.append(self.times, self._log)
+        self._base += len(self.times)
+        self.times, self._log = array("d"), []
+        self._queues = dict(self._queues_now)
+        self._cursor = (0, 0, dict(self._queues))
+        self._events = None
+
+    @property
+    def kept(self) -> int:
+        """How many events are held in memory (the others were spilled)."""
         return len(self.times)
+
+    def __len__(self) -> int:
+        return self._base + len(self.times)
 
     def kind_count(self, kind: str) -> int:
         """How many events are of `kind` (join, send, deliver, ...)."""
         return self._counts[EVENT_KINDS.index(kind)]
 
     def __iter__(self) -> Iterator[Event]:
-        if self._events is not None and len(self._events) == len(self.times):
+        if self._events is not None and len(self._events) == len(self):
             return iter(self._events)
-        return self._decode(0, 0, dict(self._queues), len(self.times))
+        return self._all()
+
+    def _all(self) -> Iterator[Event]:
+        queues = dict(self._initial)
+        base = 0
+        for times, log in self._spool or ():
+            yield from self._decode(times, log, base, 0, 0, queues, len(times))
+            base += len(times)
+        yield from self._decode(self.times, self._log, self._base, 0, 0, queues, len(self.times))
 
     @overload
     def __getitem__(self, index: int) -> Event: ...
     @overload
     def __getitem__(self, index: slice) -> tuple[Event, ...]: ...
     def __getitem__(self, index):
-        if self._events is not None and len(self._events) == len(self.times):
+        if self._events is not None and len(self._events) == len(self):
             return self._events[index]
         if isinstance(index, slice):
-            start, stop, step = index.indices(len(self.times))
-            if step == 1:  # a run of events: read it, picking up where the last read ended if it can
-                return tuple(self._read(start, stop)) if start < stop else ()
+            start, stop, step = index.indices(len(self))
+            if step == 1 and start >= self._base:  # a run of recent events: read it, from where the last read ended if it can
+                return tuple(self._read(start - self._base, stop - self._base)) if start < stop else ()
+            return tuple(itertools.islice(self._all(), start, stop, step))
+        if self._spool is not None:  # spilled: read through, never hold every event
+            position = range(len(self))[index]
+            return next(itertools.islice(self._all(), position, None))
         self._events = tuple(self)  # random access: build every event once
         return self._events[index]
 
     def _read(self, start: int, stop: int) -> list[Event]:
-        """Events start..stop-1. A driver reads the new events now and then while
-        the run goes on; where the last read ended is kept, so that costs only them."""
+        """Events start..stop-1 of those kept here. A driver reads the new events
+        now and then while the run goes on; where the last read ended is kept,
+        so that costs only them."""
         seq, i, queues = self._cursor
         if start < seq:
             seq, i, queues = 0, 0, dict(self._queues)
-        events = [e for e in self._decode(seq, i, queues, stop) if e.seq >= start]
+        events = list(self._decode(self.times, self._log, self._base, seq, i, queues, stop))[start - seq :]
         self._cursor = self._stopped_at  # the queues are this read's own: nothing else changes them
         return events
 
@@ -192,10 +229,10 @@ class Trace(Sequence[Event]):
     def __repr__(self) -> str:
         return f"<Trace of {len(self)} events>"
 
-    def _decode(self, seq: int, i: int, queues: dict[int, tuple[int, ...]], stop: int) -> Iterator[Event]:
-        """Events seq..stop-1, the first at `i` in the log, `queues` as they were
-        before it (updated on the way); at the end, `_stopped_at` says where it stopped."""
-        log, times = self._log, self.times
+    def _decode(self, times: array, log: list, base: int, seq: int, i: int, queues: dict[int, tuple[int, ...]], stop: int) -> Iterator[Event]:
+        """Events seq..stop-1 of (times, log), the first at `i` in the log,
+        `queues` as they were before it (updated on the way); `base` is the
+        number of events before `times[0]`. At the end, `_stopped_at` says where it stopped."""
         for seq in range(seq, stop):
             tag = log[i]
             kind = tag & ~_CHANGED  # type: ignore[operator]
@@ -223,12 +260,12 @@ class Trace(Sequence[Event]):
                 i += 1 + 2 * n  # type: ignore[operator]
             changes: tuple[Change, ...] = ()
             if tag & _CHANGED:  # type: ignore[operator]
-                changes, i = self._read_changes(i, node, queues)  # type: ignore[arg-type]
-            yield Event(seq, times[seq], EVENT_KINDS[kind], node, message, changes, arrive, timer, fault, again)  # type: ignore[arg-type]
+                changes, i = self._read_changes(log, i, node, queues)  # type: ignore[arg-type]
+            yield Event(base + seq, times[seq], EVENT_KINDS[kind], node, message, changes, arrive, timer, fault, again)  # type: ignore[arg-type]
         self._stopped_at = (stop, i, queues)
 
-    def _read_changes(self, i: int, node: int, queues: dict[int, tuple[int, ...]]) -> tuple[tuple[Change, ...], int]:
-        log = self._log
+    @staticmethod
+    def _read_changes(log: list, i: int, node: int, queues: dict[int, tuple[int, ...]]) -> tuple[tuple[Change, ...], int]:
         count = log[i]
         i += 1
         changes = []

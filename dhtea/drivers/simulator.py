@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import math
 import random  # determinism-ok: only seeded random.Random instances are used
 from typing import Iterable
 
@@ -36,10 +37,15 @@ from dhtea.core.node import CancelTimer, Context, RingNode, SetTimer
 from dhtea.drivers.crashes import handler_frames
 from dhtea.protocols import load_protocol, protocol_name
 from dhtea.core.scenario import Crash, Join, Leave, Scenario
+from dhtea.core.spool import Spool
 from dhtea.core.trace import CRASH, DELIVER, JOIN, LEAVE, TIMER, RunResult, Trace, churn_before
 from dhtea.drivers.livelock import RepeatWatch
 from invariants import DEFAULT, Invariant, NodeView, RingView, Violation, view_changes
 from invariants.names import invariant_specs
+
+
+#: With a spool, how many events the trace keeps in memory before spilling them.
+SPILL_EVERY = 100_000
 
 
 class _Halt(Exception):
@@ -66,6 +72,7 @@ class Simulation:
         invariants: Iterable[Invariant] = DEFAULT,
         check: bool = True,
         watch_from_start: bool = False,
+        spool: Spool | None = None,
     ) -> None:
         cls = load_protocol(protocol) if isinstance(protocol, str) else protocol
         self.protocol = protocol_name(cls)
@@ -86,7 +93,9 @@ class Simulation:
         # Nodes whose view is RingNode's own fields are compared field by field;
         # others build their view themselves, and it is compared whole.
         self._fields_are_view = getattr(cls, "view", None) is RingNode.view
-        self.trace = Trace({v.id: tuple(v.queue) for v in views if v.queue})
+        # With a spool, the trace keeps at most SPILL_EVERY events in memory.
+        self.trace = Trace({v.id: tuple(v.queue) for v in views if v.queue}, spool)
+        self._spill_at = SPILL_EVERY if spool is not None else math.inf
         invariants = tuple(invariants)
         self.invariant_names = invariant_specs(invariants)  # recorded in the trace, for replay
         self.safety = tuple(i for i in invariants if i.when == "always")
@@ -98,7 +107,7 @@ class Simulation:
         # Looks for a repeated whole state once the run is long (livelock.py); the
         # per-event path pays only the comparison with `_look_at` it made anyway.
         self._watch = RepeatWatch(len(self.nodes), watch_from_start)
-        self._look_at = min(scenario.max_events, self._watch.next)
+        self._look_at = min(scenario.max_events, self._watch.next, self._spill_at)
         for join in scenario.joins:
             self.env.timeout(join.at, value=join).callbacks.append(self._on_join)
         for op in scenario.churn:  # scheduled after the joins: a join-only run is scheduled as before
@@ -121,7 +130,7 @@ class Simulation:
         if op.node in self._gone:
             return
         self._gone[op.node] = "crashed"
-        seq = len(self.trace.times)
+        seq = len(self.trace)
         before = self.view.node(op.node)
         after = attrs.evolve(before, gone="crashed")
         now = float(self.env.now)
@@ -148,7 +157,7 @@ class Simulation:
 
     def _step(self, node_id: int, kind: int, msg: Message | None, timer: str | None, bootstrap: int | None) -> None:
         trace = self.trace
-        seq = len(trace.times)
+        seq = len(trace)
         if seq >= self._look_at:
             self._look(node_id, seq)
         now = float(self.env.now)
@@ -191,13 +200,18 @@ class Simulation:
             self._check(node_id, moved, seq)
 
     def _look(self, node_id: int, seq: int) -> None:
+        """What is due only now and then: the event limit, the livelock watch, spilling the trace."""
         if seq >= self.scenario.max_events:
             self._violate("progress", (node_id,), f"the run did not come to rest within {seq} events", seq - 1)
-        lasso = self._watch.probe(self, seq)
-        if lasso is not None:
-            a, b, nodes = lasso
-            self._violate("progress", nodes, RepeatWatch.describe(a, b), b)
-        self._look_at = min(self.scenario.max_events, self._watch.next)
+        if seq >= self._watch.next:
+            lasso = self._watch.probe(self, seq)
+            if lasso is not None:
+                a, b, nodes = lasso
+                self._violate("progress", nodes, RepeatWatch.describe(a, b), b)
+        if seq >= self._spill_at:
+            self.trace.spill()
+            self._spill_at = seq + SPILL_EVERY
+        self._look_at = min(self.scenario.max_events, self._watch.next, self._spill_at)
 
     @property
     def events(self) -> Trace:
@@ -293,7 +307,7 @@ class Simulation:
                 status = "deadline" if self.env.peek() != float("inf") else "rest"
             else:
                 status = self._run_to_settle(settle_end)
-            last = len(self.trace.times) - 1
+            last = len(self.trace) - 1
             if status == "settled" and self._still_changing(settle_end, last):
                 raise _Halt
             if not self.per_event:  # checking was off during the run: check the end state once
@@ -337,7 +351,7 @@ class Simulation:
 
     @property
     def _out_of_events(self) -> bool:
-        return len(self.trace.times) >= self.scenario.max_events
+        return len(self.trace) >= self.scenario.max_events
 
     def _still_changing(self, settle_end: float, last: int) -> bool:
         """The settle rule: views still changed in the last half of the window."""

@@ -12,7 +12,7 @@ import reprlib
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 #: The environment variable that sets the largest input file dhtea reads, in MB.
 MAX_INPUT_ENV = "DHTEA_MAX_INPUT_MB"
@@ -27,9 +27,10 @@ class InputError(ValueError):
     """Bad settings for reading input files: one line for the user."""
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` to `path` so that a reader never sees half a file, and a
-    failed write leaves any earlier file at `path` as it was."""
+def write_text_atomic(path: str | os.PathLike, text: str | Iterable[str]) -> Path:
+    """Write `text` (a string, or pieces of one) to `path` so that a reader
+    never sees half a file, and a failed write leaves any earlier file at
+    `path` as it was."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
@@ -40,7 +41,8 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            for piece in [text] if isinstance(text, str) else text:
+                fh.write(piece)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; these are ordinary files
         os.replace(tmp, path)
     except BaseException:

@@ -19,7 +19,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import attrs
 
@@ -162,13 +162,31 @@ def _compact(value: object) -> str:
 
 def trace_text(result: RunResult) -> str:
     """The trace file's exact text for `result`."""
-    return dumps(result_to_dict(result))
+    return "".join(trace_pieces(result))
+
+
+def trace_pieces(result: RunResult) -> Iterator[str]:
+    """The trace file's text in pieces, one per event: the same text as
+    `dumps(result_to_dict(result))`, without holding a long run's events."""
+    head = result_to_dict(attrs.evolve(result, events=()))
+    del head["events"]
+    yield dumps(head)[: -len("\n}\n")] + ",\n "
+    if not len(result.events):
+        yield '"events": []\n}\n'
+        return
+    separator = '"events": [\n  '
+    for e in result.events:
+        yield separator + _compact(event_to_dict(e))
+        separator = ",\n  "
+    yield "\n ]\n}\n"
 
 
 def save_trace(result: RunResult, path: str | os.PathLike) -> Path:
     """Write `result` as a trace file, atomically: a reader never sees half a
-    file, and a failed write leaves any earlier file at `path` as it was."""
-    return write_text_atomic(path, trace_text(result))
+    file, and a failed write leaves any earlier file at `path` as it was. The
+    events are written one at a time, so a run spilled to a spool
+    (`simulate(..., spool=...)`) is written without being held in memory."""
+    return write_text_atomic(path, trace_pieces(result))
 
 
 # -- from JSON ----------------------------------------------------------------

@@ -236,10 +236,10 @@ def test_failing_trace_text_keeps_old_file_and_leaves_no_temp_file(tmp_path, mon
     target = save_trace(result, tmp_path / "bug.trace.json")
     before = target.read_bytes()
 
-    def broken(_result):
+    def broken(_event):  # fails after part of the file is written
         raise RuntimeError("serialiser blew up")
 
-    monkeypatch.setattr(serial, "trace_text", broken)
+    monkeypatch.setattr(serial, "event_to_dict", broken)
     with pytest.raises(RuntimeError, match="serialiser blew up"):
         save_trace(result, target)
     assert target.read_bytes() == before
@@ -299,7 +299,7 @@ def test_disk_full_while_writing_keeps_old_file_and_leaves_no_temp_file(tmp_path
 
 
 def test_failing_save_to_new_path_creates_nothing(tmp_path, monkeypatch, result):
-    monkeypatch.setattr(serial, "trace_text", lambda _r: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(serial, "event_to_dict", lambda _e: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError):
         save_trace(result, tmp_path / "new.trace.json")
     assert _files(tmp_path) == [], "save_trace left a file behind"
