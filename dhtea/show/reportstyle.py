@@ -69,7 +69,7 @@ svg .note{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mo
 svg .msg-label,svg .node-note{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
 details{margin-top:12px}
 .stepper{display:flex;flex-wrap:wrap;gap:8px 22px;position:sticky;top:0;z-index:2;background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:6px 12px;margin-bottom:10px;box-shadow:0 2px 6px rgba(0,0,0,.08)}
-.step-rings{width:300px;height:280px}
+.step-rings{width:300px;min-height:280px}
 .step-side{flex:1 1 420px;min-width:0}
 .step-controls button{font:inherit;font-size:13.5px;margin:0 6px 6px 0;padding:3px 10px;border:1px solid #9ca3af;border-radius:6px;background:#f9fafb;cursor:pointer}
 .step-slider{width:100%;margin:4px 0}
