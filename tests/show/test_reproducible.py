@@ -1,8 +1,8 @@
 """`make reports` is reproducible: the same recipe writes the same bytes.
 
 Re-running the whole recipe takes too long for the suite, so this checks its
-parts: every hunt in the recipe is seeded, starts from no saved examples and
-leaves wall-clock time out, a
+parts: every hunt in the recipe is seeded, pins its worker count, starts from
+no saved examples and leaves wall-clock time out, a
 seeded hunt with --no-timings writes the same files twice, and the report of
 the same files is the same page (the committed pages themselves are checked
 against their files in test_report.py).
@@ -39,6 +39,7 @@ def test_every_hunt_of_make_reports_is_seeded_and_untimed():
     assert len(hunts) == 2, hunts
     for argv in hunts:
         assert "--seed" in argv and "--no-timings" in argv and "--no-database" in argv, argv
+        assert "--workers" in argv, argv  # the default follows the machine's cores, and the shares with it
         out = argv[argv.index("--out") + 1]
         assert not Path(out).is_absolute() and out.startswith("reports/"), out
     for line in recipe("reports"):
