@@ -11,7 +11,7 @@ while others ping-pong would look stuck.)
 
 Comparing whole states costs O(nodes + messages) per step, so the simulator
 does not do it on its hot path. It looks only once a run has become long (more
-events than a run of that many nodes plausibly needs), for a window of steps,
+events than a run of that many nodes plausibly needs: 100 + 4n^2), for a window of steps,
 and then again after the run has doubled in length. Once a repeat is seen, the
 simulator runs the scenario again from the start comparing at every step, so
 the reported lasso is the first repeat of the run: a short trace, and the same
@@ -37,7 +37,10 @@ class RepeatWatch:
 
     def __init__(self, nodes: int, from_start: bool) -> None:
         self.from_start = from_start
-        self.next = 0 if from_start else 1_000 + 50 * nodes  # first event index to look at
+        # First event index to look at. A join's request may travel round the ring
+        # (about 2n hops of 2 events) for each of up to n joiners: a run shorter
+        # than 4n^2 events is not suspicious, and big runs are never slowed down.
+        self.next = 0 if from_start else 100 + 4 * nodes * nodes
         self.window = 1_000 + 4 * nodes  # steps looked at per window
         self.found: tuple[int, int, tuple[int, ...]] | None = None  # (a, b, nodes of the cycle)
         self._reset()

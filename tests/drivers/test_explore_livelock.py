@@ -63,3 +63,21 @@ def test_a_hunt_finds_the_livelock_and_shrinks_it_to_a_few_events():
     assert bug.signature == "progress"
     assert bug.joiners == 1 and len(bug.result.scenario.ring) == 1
     assert len(bug.result.events) <= 12
+
+
+def test_a_long_clean_run_is_never_looked_at(monkeypatch):
+    # Requests travel round the ring: a 48-node run is long, but not suspicious.
+    import random
+
+    from dhtea.core.network import Uniform
+    from dhtea.drivers.livelock import RepeatWatch
+
+    looks = []
+    monkeypatch.setattr(RepeatWatch, "probe", lambda self, sim, seq: looks.append(seq))
+    rng = random.Random(1)
+    ids = rng.sample(range(100_000), 48)
+    ring = sorted(ids[:8])
+    joins = JoinSchedule(Join(j, 0, rng.choice(ring)) for j in ids[8:])
+    result = simulate(GapOwner, Scenario(ring=ring, joins=joins, network=Network(Uniform(1, 10)), seed=1))
+    assert result.ok and len(result.events) > 1_000
+    assert looks == []
