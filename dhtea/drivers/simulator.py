@@ -377,5 +377,8 @@ def simulate(protocol: type | str, scenario: Scenario, **options) -> RunResult:
     if sim._watch.found is not None and not sim._watch.from_start:
         # A repeat seen late in the run: run again watching every step, so the
         # lasso reported is the run's first (short, and the same on replay).
-        result = Simulation(protocol, scenario, **dict(options, watch_from_start=True)).run()
+        # The first repeat comes no later than this one: kept in memory, never
+        # spilled into the spool the long run already wrote to.
+        again = {k: v for k, v in options.items() if k != "spool"}
+        result = Simulation(protocol, scenario, **dict(again, watch_from_start=True)).run()
     return result

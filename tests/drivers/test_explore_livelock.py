@@ -81,3 +81,20 @@ def test_a_long_clean_run_is_never_looked_at(monkeypatch):
     result = simulate(GapOwner, Scenario(ring=ring, joins=joins, network=Network(Uniform(1, 10)), seed=1))
     assert result.ok and len(result.events) > 1_000
     assert looks == []
+
+
+def test_a_spooled_run_that_livelocks_late_reports_its_first_repeat(tmp_path):
+    from dhtea.core.spool import Spool
+    from dhtea.drivers import simulator
+
+    spool = Spool(tmp_path)
+    try:
+        monkey_every = simulator.SPILL_EVERY
+        simulator.SPILL_EVERY = 50  # spill early, so the long first run writes chunks
+        scenario = Scenario(ring=(0, 10, 20), joins=JoinSchedule([Join(30, 0, 0)]))
+        result = simulate(WrapAround, scenario, spool=spool)
+    finally:
+        simulator.SPILL_EVERY = monkey_every
+        spool.close()
+    plain = simulate(WrapAround, scenario)
+    assert result.signature == "progress" and list(result.events) == list(plain.events)
