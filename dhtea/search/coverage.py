@@ -24,11 +24,16 @@ from dhtea.core.trace import RunResult
 
 
 def _fault_kinds(scenario: Scenario) -> str | None:
-    faults = getattr(scenario, "faults", None)  # scenarios without faults: no such feature
-    if faults is None:
-        return None
-    kinds = sorted({str(getattr(f, "kind", type(f).__name__.lower())) for f in faults})
-    return "+".join(kinds) if kinds else "none"
+    """The kinds of fault in a scenario, joined by "+" ("none" without any):
+    departures (leave, crash) and network faults (loss, duplication, scripted
+    fates, partitions)."""
+    kinds = {type(d).__name__.lower() for d in getattr(scenario, "churn", ())}
+    net = scenario.network
+    for kind, present in (("loss", getattr(net, "loss", 0)), ("duplication", getattr(net, "duplicate", 0)),
+                          ("scripted fates", getattr(net, "fates", ())), ("partition", getattr(net, "partitions", ()))):
+        if present:
+            kinds.add(kind)
+    return "+".join(sorted(kinds)) or "none"
 
 
 FEATURES: tuple[tuple[str, Callable[[Scenario], str | None]], ...] = (
