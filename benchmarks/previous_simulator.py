@@ -1,0 +1,307 @@
+"""The simulator as it was before its per-message work was reduced, kept so that
+`sim_scale.py` can time both in the same process. Not part of dhtea; it uses
+today's messages, nodes and network, so only the driver and the trace differ."""
+
+# ruff: noqa
+from __future__ import annotations
+
+import gc
+import itertools
+import random  # determinism-ok: only seeded random.Random instances are used
+from typing import Iterable
+
+import attrs
+import simpy
+
+from dhtea.core.messages import Message
+from dhtea.core.network import Wire
+from dhtea.core.node import CancelTimer, Context, Send, SetTimer
+from dhtea.drivers.crashes import handler_frames
+from dhtea.protocols import load_protocol, protocol_name
+from dhtea.core.scenario import Crash, Join, Leave, Scenario
+from dhtea.core.trace import Event, RunResult, churn_before
+from dhtea.drivers.livelock import RepeatWatch
+from invariants import DEFAULT, Invariant, RingView, Violation, view_changes
+from invariants.names import invariant_specs
+
+
+
+class _Halt(Exception):
+    """Stops the SimPy loop at the first violation."""
+
+
+
+
+class Simulation:
+    """One run of `protocol` on `scenario`. Call `run()` once."""
+
+    def __init__(
+        self,
+        protocol: type | str,
+        scenario: Scenario,
+        *,
+        invariants: Iterable[Invariant] = DEFAULT,
+        check: bool = True,
+        watch_from_start: bool = False,
+    ) -> None:
+        cls = load_protocol(protocol) if isinstance(protocol, str) else protocol
+        self.protocol = protocol_name(cls)
+        self.scenario = scenario
+        self.env = simpy.Environment()
+        self.rng = random.Random(scenario.seed)
+        self.wire = Wire(scenario.network, self.rng, scenario.seed)
+        self._faulty = scenario.network.faulty  # off: sends never ask the wire for a fate
+        self._gone: dict[int, str] = {}  # node -> "left" | "crashed"
+        self._last_change = 0.0  # time of the last event that changed a view
+        self.nodes = {n: cls(n) for n in scenario.nodes}
+        ring = scenario.ring
+        for i, n in enumerate(ring):
+            self.nodes[n].bootstrap_ring(ring[i - 1], ring[(i + 1) % len(ring)])
+        self.view = RingView(scenario.nodes, (node.view() for node in self.nodes.values()))
+        invariants = tuple(invariants)
+        self.invariant_names = invariant_specs(invariants)  # recorded in the trace, for replay
+        self.safety = tuple(i for i in invariants if i.when == "always")
+        self.per_event = self.safety if check else ()  # checked after every event
+        self.at_rest = tuple(i for i in invariants if i.when == "at_rest")
+        self.events: list[Event] = []
+        self.violations: list[Violation] = []
+        self._timers: dict[tuple[int, str], int] = {}
+        self._timer_generations = itertools.count()
+        # Looks for a repeated whole state once the run is long (livelock.py); the
+        # per-event path pays only the comparison with `_look_at` it made anyway.
+        self._watch = RepeatWatch(len(self.nodes), watch_from_start)
+        self._look_at = min(scenario.max_events, self._watch.next)
+        for join in scenario.joins:
+            self.env.timeout(join.at, value=join).callbacks.append(self._on_join)
+        for op in scenario.churn:  # scheduled after the joins: a join-only run is scheduled as before
+            self.env.timeout(op.at, value=op).callbacks.append(self._on_leave if isinstance(op, Leave) else self._on_crash)
+
+    # -- the per-event path ---------------------------------------------------
+
+    def _on_join(self, ev: simpy.Event) -> None:
+        join: Join = ev.value
+        if join.node not in self._gone:  # a joiner that crashed before its start never starts
+            self._step(join.node, "join", None, None, join.bootstrap)
+
+    def _on_leave(self, ev: simpy.Event) -> None:
+        op: Leave = ev.value
+        if op.node not in self._gone:
+            self._step(op.node, "leave", None, None, None)
+
+    def _on_crash(self, ev: simpy.Event) -> None:
+        op: Crash = ev.value
+        if op.node in self._gone:
+            return
+        self._gone[op.node] = "crashed"
+        seq = len(self.events)
+        before = self.view.node(op.node)
+        after = attrs.evolve(before, gone="crashed")
+        now = float(self.env.now)
+        self.events.append(Event(seq, now, "crash", op.node, None, view_changes(before, after)))
+        self._last_change = now
+        moved = self.view.update(after)
+        if self.per_event:
+            self._check(op.node, moved, seq)
+
+    def _on_deliver(self, ev: simpy.Event) -> None:
+        msg: Message = ev.value
+        if self._gone and msg.dst in self._gone:  # lost at a node that has stopped
+            self.events.append(Event(len(self.events), float(self.env.now), "drop", msg.dst, msg))
+            return
+        self._step(msg.dst, "deliver", msg, None, None)
+
+    def _on_timer(self, ev: simpy.Event) -> None:
+        node_id, name, generation = ev.value
+        if self._timers.get((node_id, name)) != generation:
+            return  # cancelled or restarted since
+        del self._timers[(node_id, name)]
+        if node_id not in self._gone:
+            self._step(node_id, "timer", None, name, None)
+
+    def _step(self, node_id: int, kind: str, msg: Message | None, timer: str | None, bootstrap: int | None) -> None:
+        events = self.events
+        seq = len(events)
+        if seq >= self._look_at:
+            self._look(node_id, seq)
+        now = float(self.env.now)
+        node = self.nodes[node_id]
+        ctx = Context(node_id, now, self.rng)
+        crash = None
+        try:
+            if msg is not None:
+                node.on_message(ctx, msg)
+            elif timer is not None:
+                node.on_timer(ctx, timer)
+            elif kind == "join":
+                node.on_join(ctx, bootstrap)
+            else:
+                node.on_leave(ctx)
+        except Exception as exc:  # a crashing handler is a bug we found, not ours
+            crash = exc
+        before = self.view.node(node_id)
+        after = node.view()
+        if ctx.stopped:  # the node has left: it stops once its last sends are out
+            self._gone[node_id] = "left"
+            after = attrs.evolve(after, gone="left")
+        changed = after != before
+        events.append(Event(seq, now, kind, node_id, msg, view_changes(before, after) if changed else (), None, timer))
+        if changed:
+            self._last_change = now
+            moved = self.view.update(after)
+        if crash is not None:  # what it changed before raising is recorded; what it asked for is not done
+            where = handler_frames(crash.__traceback__.tb_next)
+            self._violate("handler-error", (node_id,), f"node {node_id} raised {type(crash).__name__}: {crash}", seq, where)
+        for effect in ctx.effects:
+            self._apply(node_id, effect, now)
+        if changed and self.per_event:
+            self._check(node_id, moved, seq)
+
+    def _look(self, node_id: int, seq: int) -> None:
+        if seq >= self.scenario.max_events:
+            self._violate("progress", (node_id,), f"the run did not come to rest within {seq} events", seq - 1)
+        lasso = self._watch.probe(self, seq)
+        if lasso is not None:
+            a, b, nodes = lasso
+            self._violate("progress", nodes, RepeatWatch.describe(a, b), b)
+        self._look_at = min(self.scenario.max_events, self._watch.next)
+
+    def _apply(self, node_id: int, effect, now: float) -> None:
+        if isinstance(effect, Send):
+            msg = effect.message
+            arrive = self.wire.arrival(now, msg.src, msg.dst) if msg.dst in self.nodes else None
+            if self._faulty and arrive is not None:
+                self._send_with_fault(node_id, msg, now, arrive)
+                return
+            self.events.append(Event(len(self.events), now, "send", node_id, msg, (), arrive))
+            if arrive is not None:  # a message to a node outside the run is lost
+                self.env.timeout(arrive - now, value=msg).callbacks.append(self._on_deliver)
+        elif isinstance(effect, SetTimer):
+            key = (node_id, effect.name)
+            generation = next(self._timer_generations)  # never reused: an old timeout can't match
+            self._timers[key] = generation
+            self.env.timeout(effect.delay, value=(node_id, effect.name, generation)).callbacks.append(self._on_timer)
+        elif isinstance(effect, CancelTimer):
+            self._timers.pop((node_id, effect.name), None)
+
+    def _send_with_fault(self, node_id: int, msg: Message, now: float, arrive: float) -> None:
+        fault, again = self.wire.fate(now, msg.src, msg.dst, arrive)
+        if fault is not None and again is None:  # lost, or cut by a partition
+            arrive = None
+        self.events.append(Event(len(self.events), now, "send", node_id, msg, (), arrive, None, fault, again))
+        if arrive is not None:
+            self.env.timeout(arrive - now, value=msg).callbacks.append(self._on_deliver)
+        if again is not None:
+            self.env.timeout(again - now, value=msg).callbacks.append(self._on_deliver)
+
+    def _check(self, node_id: int, moved: bool, seq: int) -> None:
+        nodes: tuple[int, ...] = (node_id,)
+        if moved:  # membership changed: the members on either side see a new neighbour
+            around = {node_id, self.view.prev_member(node_id), self.view.next_member(node_id)}
+            nodes = tuple(sorted(n for n in around if n is not None))
+        self._run_checks(self.per_event, nodes, seq)
+        if self.violations:
+            raise _Halt
+
+    def _run_checks(self, invariants: tuple[Invariant, ...], nodes: tuple[int, ...], seq: int) -> None:
+        now = self.env.now
+        for inv in invariants:
+            for finding in inv.check(self.view, nodes):
+                self.violations.append(Violation(inv.name, tuple(finding.nodes), finding.message, seq, now))
+
+    def _violate(self, name: str, nodes: tuple[int, ...], message: str, seq: int, where: tuple = ()) -> None:
+        self.violations.append(Violation(name, nodes, message, seq, self.env.now, where))
+        raise _Halt
+
+    # -- running --------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        deadline = self.scenario.deadline
+        everyone = tuple(sorted(self.nodes))
+        # The trace grows by two frozen objects per message, and the cyclic
+        # garbage collector would rescan all of them again and again (a 1000-
+        # joiner run spends a quarter of its time there). Nothing in a run
+        # relies on it; it is switched back on, as it was, when the run ends.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._run_checks(self.safety, everyone, -1)
+            if self.violations:
+                raise _Halt
+            settle_end = self.scenario.settle_end
+            if settle_end is None or (deadline is not None and deadline < settle_end):
+                self.env.run(until=deadline)
+                status = "deadline" if self.env.peek() != float("inf") else "rest"
+            else:
+                status = self._run_to_settle(settle_end)
+            last = len(self.events) - 1
+            if status == "settled" and self._still_changing(settle_end, last):
+                raise _Halt
+            if not self.per_event:  # checking was off during the run: check the end state once
+                self._run_checks(self.safety, everyone, last)
+            self._run_checks(self.at_rest, everyone, last)
+        except _Halt:
+            status = "max-events" if self.violations[0].invariant == "progress" and self._out_of_events else "violation"
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        violations = tuple(self.violations)
+        if self.scenario.faulty:  # a violation names the churn and faults before it
+            violations = tuple(self._with_churn(v) for v in violations)
+        return RunResult(
+            protocol=self.protocol,
+            scenario=self.scenario,
+            events=tuple(self.events),
+            violations=violations,
+            final=tuple(self._final_view(n) for n in sorted(self.nodes)),
+            status=status,
+            end_time=float(self.env.now),
+            invariants=self.invariant_names,
+        )
+
+
+    def _run_to_settle(self, settle_end: float) -> str:
+        """Run until rest or the end of the settle window, whichever comes first."""
+        env = self.env
+        while env.peek() <= settle_end:
+            env.step()
+        if env.peek() == float("inf"):
+            return "rest"
+        if env.now < settle_end:
+            env.run(until=settle_end)  # only moves the clock: nothing is due before it
+        return "settled"
+
+    def _final_view(self, node_id: int):
+        view = self.nodes[node_id].view()
+        gone = self._gone.get(node_id) if self._gone else None
+        return view if gone is None else attrs.evolve(view, gone=gone)
+
+    @property
+    def _out_of_events(self) -> bool:
+        return len(self.events) >= self.scenario.max_events
+
+    def _still_changing(self, settle_end: float, last: int) -> bool:
+        """The settle rule: views still changed in the last half of the window."""
+        half = settle_end - self.scenario.settle / 2
+        if self._last_change <= half:
+            return False
+        late = sorted({e.node for e in reversed(self.events) if e.time > half and e.changes} if self.events else ())
+        self.violations.append(Violation(
+            "progress", tuple(late),
+            f"the run was still changing at the end of its settle window (t={settle_end:g}): "
+            f"the last change was at t={self._last_change:g}, after t={half:g}", last, settle_end))
+        return True
+
+    def _with_churn(self, v: Violation) -> Violation:
+        note = churn_before(self.events, v.event)
+        return attrs.evolve(v, message=f"{v.message} (after: {note})") if note else v
+
+
+def simulate(protocol: type | str, scenario: Scenario, **options) -> RunResult:
+    """Run `protocol` (a class or a name) on `scenario` and return the result."""
+    sim = Simulation(protocol, scenario, **options)
+    result = sim.run()
+    if sim._watch.found is not None and not sim._watch.from_start:
+        # A repeat seen late in the run: run again watching every step, so the
+        # lasso reported is the run's first (short, and the same on replay).
+        result = Simulation(protocol, scenario, **dict(options, watch_from_start=True)).run()
+    return result
