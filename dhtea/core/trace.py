@@ -100,15 +100,21 @@ class Trace(Sequence[Event]):
             log += (SEND, msg.kind, msg.src, msg.dst, arrive)
         else:
             log += (_FAULTY_SEND, msg.kind, msg.src, msg.dst, arrive, fault, again)
-        self._data(msg.data)
+        data = msg.data
+        log.append(len(data))
+        for pair in data:  # flat: a pair kept as a tuple would be one more object per message
+            log += pair
 
     def deliver(self, time: float, msg: Message, changes: tuple[Change, ...] | None) -> None:
         """`msg` reaches `msg.dst`, whose view changed by `changes` (field, old,
         new, whole queues; None or empty: nothing changed)."""
         self.times.append(time)
         self._counts[DELIVER] += 1
-        self._log += (DELIVER + _CHANGED if changes else DELIVER, msg.kind, msg.src, msg.dst)
-        self._data(msg.data)
+        log = self._log
+        data = msg.data
+        log += (DELIVER + _CHANGED if changes else DELIVER, msg.kind, msg.src, msg.dst, len(data))
+        for pair in data:
+            log += pair
         if changes:
             self._changes(msg.dst, changes)
 

@@ -195,7 +195,10 @@ class Simulation:
             where = handler_frames(crash.__traceback__.tb_next)
             self._violate("handler-error", (node_id,), f"node {node_id} raised {type(crash).__name__}: {crash}", seq, where)
         for effect in ctx.effects:
-            self._apply(node_id, effect, now)
+            if type(effect) is Message:  # the common effect, handled without a detour
+                self._send(effect, now)
+            else:
+                self._apply(node_id, effect, now)
         if changed and self.per_event:
             self._check(node_id, moved, seq)
 
