@@ -23,10 +23,10 @@ Parts (--parts, default all):
   does); peak RSS of that process, its messages and wall time.
 
 The livelock watch (dhtea/drivers/livelock.py) compares whole ring states in
-windows of steps once a run is long; its cost grows with the ring and the
-messages in flight and dwarfs the per-message work measured here (a 1,000-
-joiner run takes minutes with it). `--watch` keeps it on; by default it is
-switched off in both simulators; `--watch-cost` times one run with it.
+windows of steps once a run is long (after 100 + 4n^2 events, so not in these
+runs); its cost grows with the ring and the messages in flight. It is switched
+off in both simulators so that only the per-message work is timed; `--watch`
+keeps it on, `--watch-cost` times one 1,000-joiner run with it.
 
     .venv/bin/python benchmarks/sim_scale.py [--parts speed,growth,memory,stream]
 
