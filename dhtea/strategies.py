@@ -3,7 +3,13 @@
 Each is a small function returning a strategy; they compose (`scenarios` is
 built from the others). Every strategy shrinks towards the simplest case: small
 node ids, small rings, few joiners who all start at time 0 through the first
-member, constant latency, no scripted delays, seed 0.
+member, constant latency, no scripted delays, seed 0; and, with churn and
+faults, towards fewer leaves and crashes at earlier times, no lost or
+duplicated message and no partition.
+
+Churn never touches a join's bootstrap nor the first member of the ring: a
+join through a node that has gone cannot be expected to finish, and a ring
+whose members all leave has nobody left to check.
 """
 
 from __future__ import annotations
@@ -13,8 +19,14 @@ from typing import Iterable
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from dhtea.core.network import Bimodal, Constant, Exponential, LogNormal, Network, Pareto, Uniform
-from dhtea.core.scenario import Join, JoinSchedule, Scenario
+import attrs
+
+from dhtea.core.network import FATES, Bimodal, Constant, Exponential, LogNormal, Network, Partition, Pareto, Uniform
+from dhtea.core.scenario import FAULT_KINDS, Crash, Join, JoinSchedule, Leave, Scenario
+
+#: The settle window of generated scenarios with churn or faults: long enough
+#: for leases and retransmissions to finish what the faults interrupted.
+SETTLE = 50_000.0
 
 
 def node_ids(max_id: int = 63) -> st.SearchStrategy[int]:
@@ -100,12 +112,160 @@ def networks(
     )
 
 
+def _check_faults(faults: Iterable[str]) -> tuple[str, ...]:
+    faults = tuple(f for f in FAULT_KINDS if f in set(faults))  # fixed order: the first kinds are the simplest
+    return faults
+
+
+def check_fault_names(faults: Iterable[str]) -> tuple[str, ...]:
+    """The fault kinds named, in `FAULT_KINDS` order; ValueError names an unknown one."""
+    faults = tuple(faults)
+    unknown = [f for f in faults if f not in FAULT_KINDS]
+    if unknown:
+        raise ValueError(f"unknown fault {unknown[0]!r}: use {', '.join(FAULT_KINDS)}")
+    return _check_faults(faults)
+
+
+_CHURN_KINDS = ("leave", "crash-joiner", "crash-leaver", "crash")
+
+
+def _churn_plans(kinds: tuple[str, ...], max_ops: int, max_time: int) -> st.SearchStrategy:
+    step = st.tuples(
+        st.sampled_from(kinds),
+        st.integers(min_value=0, max_value=63),  # which node, as an index
+        st.integers(min_value=0, max_value=max_time),  # when (a crash of a joiner or leaver: how long after it began)
+    )
+    return st.lists(step, max_size=max_ops)
+
+
+def _churn(ring: tuple[int, ...], joins: JoinSchedule, plan: list[tuple[str, int, int]]) -> tuple:
+    protected = {ring[0]} | {j.bootstrap for j in joins}
+    members = [n for n in ring if n not in protected]
+    joiners = list(joins)
+    taken: set[int] = set()
+    leaves: list[Leave] = []
+    crashes: list[Crash] = []
+    for kind, who, at in plan:
+        if kind == "leave":
+            free = [n for n in members if n not in taken]
+            if free:
+                node = free[who % len(free)]
+                leaves.append(Leave(node, at))
+                taken.add(node)
+        elif kind == "crash-joiner":
+            free = [j for j in joiners if j.node not in taken]
+            if free:
+                join = free[who % len(free)]
+                crashes.append(Crash(join.node, join.at + at, during="join"))
+                taken.add(join.node)
+        elif kind == "crash-leaver":
+            free = [op for op in leaves if op.node not in {c.node for c in crashes}]
+            if free:
+                op = free[who % len(free)]
+                crashes.append(Crash(op.node, op.at + at, during="leave"))
+        else:
+            free = [n for n in members + [j.node for j in joiners] if n not in taken]
+            if free:
+                node = free[who % len(free)]
+                crashes.append(Crash(node, at))
+                taken.add(node)
+    return tuple(leaves) + tuple(crashes)
+
+
+def churn_schedules(
+    ring: tuple[int, ...], joins: JoinSchedule = JoinSchedule(), faults: Iterable[str] = ("leave",), max_ops: int = 3,
+    max_time: int = 5,
+) -> st.SearchStrategy[tuple]:
+    """Leaves and crashes for a ring and its joins, of the kinds in `faults`
+    (`leave`, `crash-joiner`, `crash-leaver`, `crash`). A leave is by a member;
+    a joiner or leaver crashes some time after its operation began, if that
+    operation is still under way then (`Crash.during`); `crash` stops any node
+    that neither leaves nor is a bootstrap. Shrinks towards no churn, then fewer operations, leaves
+    before crashes, earlier times."""
+    kinds = tuple(k for k in _check_faults(faults) if k in _CHURN_KINDS)
+    if not kinds:
+        return st.just(())
+    return _churn_plans(kinds, max_ops, max_time).map(lambda plan: _churn(ring, joins, plan))
+
+
+@attrs.frozen
+class FaultPlan:
+    """Network faults to put on a `Network` (see `Network` for what each means)."""
+
+    loss: float = 0.0
+    duplicate: float = 0.0
+    fates: tuple[str, ...] = ()
+    partitions: tuple[Partition, ...] = ()
+    faults_until: float | None = None
+
+    def apply(self, network: Network) -> Network:
+        return attrs.evolve(network, loss=self.loss, duplicate=self.duplicate, fates=self.fates,
+                            partitions=self.partitions, faults_until=self.faults_until)
+
+
+_RATES = (0.05, 0.1, 0.2, 0.3)
+
+
+def _partition(nodes: tuple[int, ...], start: int, length: int, mask: list[bool]) -> Partition | None:
+    side_a = [n for n, m in zip(nodes, mask) if m]
+    side_b = [n for n, m in zip(nodes, mask) if not m]
+    if not side_a or not side_b:
+        return None
+    return Partition(start, start + length, side_a, side_b)
+
+
+def fault_plans(
+    nodes: tuple[int, ...], faults: Iterable[str] = ("loss", "duplicate", "partition"), max_time: int = 20,
+    max_fates: int = 12,
+) -> st.SearchStrategy[FaultPlan]:
+    """Message faults among `nodes`, of the kinds in `faults` (`loss`,
+    `duplicate`, `partition`): loss and duplication rates, scripted fates of the
+    first messages, up to two partitions that heal, and the time loss and
+    duplication stop. Shrinks towards no fault at all: rates 0, every fate
+    "deliver", no partition, early and short windows."""
+    kinds = set(_check_faults(faults))
+    nodes = tuple(sorted(nodes))
+    none = st.just(0.0)
+    rate = st.one_of(none, st.sampled_from(_RATES))
+    fate_kinds = [f for f in FATES if f == "deliver" or (f == "lose" and "loss" in kinds) or (f == "duplicate" and "duplicate" in kinds)]
+    window = st.tuples(
+        st.integers(0, max_time // 2), st.integers(1, max_time // 2),
+        st.lists(st.booleans(), min_size=len(nodes), max_size=len(nodes)),
+    )
+    return st.builds(
+        _plan,
+        loss=rate if "loss" in kinds else none,
+        duplicate=rate if "duplicate" in kinds else none,
+        fates=st.lists(st.sampled_from(fate_kinds), max_size=max_fates if len(fate_kinds) > 1 else 0),
+        windows=st.lists(window, max_size=2 if "partition" in kinds and len(nodes) > 1 else 0),
+        until=st.integers(0, max_time),
+        nodes=st.just(nodes),
+    )
+
+
+def _plan(loss, duplicate, fates, windows, until, nodes) -> FaultPlan:
+    partitions = tuple(p for p in (_partition(nodes, *w) for w in windows) if p is not None)
+    fates = tuple(fates)
+    while fates and fates[-1] == "deliver":
+        fates = fates[:-1]
+    probabilistic = bool(loss or duplicate or fates)
+    return FaultPlan(loss, duplicate, fates, partitions, float(until) if probabilistic else None)
+
+
 @st.composite
-def _scenarios(draw: st.DrawFn, rings, plans, network, min_joiners: int) -> Scenario:
+def _scenarios(draw: st.DrawFn, rings, plans, network, min_joiners: int, faults: tuple[str, ...], max_ops: int) -> Scenario:
     ring = draw(rings)
     joins = _schedule(ring, draw(plans))
     assume(len(joins) >= min_joiners)  # a drawn joiner id was taken by a member
-    return Scenario(ring=ring, joins=joins, network=draw(network), seed=draw(st.integers(0, 2**32 - 1)))
+    net = draw(network)
+    seed = draw(st.integers(0, 2**32 - 1))
+    if not faults:  # exactly the draws of a scenario without churn or faults
+        return Scenario(ring=ring, joins=joins, network=net, seed=seed)
+    churn = draw(churn_schedules(ring, joins, faults, max_ops))
+    nodes = ring + tuple(j.node for j in joins)
+    plan = draw(fault_plans(nodes, faults))
+    scenario = Scenario(ring=ring, joins=joins, network=plan.apply(net), seed=seed, churn=churn)
+    return attrs.evolve(scenario, settle=SETTLE) if scenario.faulty else scenario
 
 
 def scenarios(
@@ -114,13 +274,32 @@ def scenarios(
     max_joiners: int = 4,
     network: st.SearchStrategy[Network] | None = None,
     max_start: int = 5,
+    faults: Iterable[str] = (),
+    max_ops: int = 3,
 ) -> st.SearchStrategy[Scenario]:
-    """A whole scenario: an initial ring, joins into it, a network and a seed.
-    Shrinks towards a one-member ring, one joiner at time 0, constant latency,
-    no scripted delays, seed 0."""
+    """A whole scenario: an initial ring, joins into it, a network and a seed;
+    with `faults` (kinds from `FAULT_KINDS`, e.g. a protocol's `tolerates`),
+    also up to `max_ops` leaves and crashes (`churn_schedules`), message faults
+    (`fault_plans`) and the settle window `SETTLE`. Shrinks towards a
+    one-member ring, one joiner at time 0, no churn, no fault, constant latency,
+    no scripted delays, seed 0. Without `faults` it draws exactly what it drew
+    before churn existed."""
     return _scenarios(
         rings if rings is not None else initial_rings(),
         _join_plans(min_joiners, max_joiners, node_ids(), max_start),
         network if network is not None else networks(),
         min_joiners,
+        check_fault_names(faults),
+        max_ops,
     )
+
+
+def scenarios_for(protocol: type, faults: Iterable[str] | None = None, **options) -> st.SearchStrategy[Scenario]:
+    """Scenarios for a protocol class: with the churn and faults it claims to
+    tolerate (its `tolerates`), or those in `faults`. With leaves or crashes a
+    scenario may have no joiner at all (two leaves can be a bug by themselves).
+    Other options go to `scenarios`."""
+    kinds = tuple(getattr(protocol, "tolerates", ())) if faults is None else tuple(faults)
+    if any(k in kinds for k in _CHURN_KINDS):
+        options.setdefault("min_joiners", 0)
+    return scenarios(faults=kinds, **options)

@@ -22,7 +22,49 @@ from dhtea.search.tasks import smallest_key, split, swarm_tasks
 from invariants.names import invariant_specs
 from dhtea.show.coverage import coverage_lines
 from dhtea.show.timeline import PLAIN, Style, format_result
-from dhtea.strategies import initial_rings, scenarios
+from dhtea.core.scenario import FAULT_KINDS
+from dhtea.strategies import check_fault_names, initial_rings, scenarios_for
+
+
+class FaultsError(ValueError):
+    """A --faults value naming an unknown kind."""
+
+
+def parse_faults(text: str) -> tuple[str, ...]:
+    """`leave,loss` -> ("leave", "loss"); `none` -> ()."""
+    if text.strip() == "none":
+        return ()
+    try:
+        return check_fault_names(k.strip() for k in text.split(",") if k.strip())
+    except ValueError as exc:
+        raise FaultsError(f"bad --faults {text!r}: {exc}") from None
+
+
+def claimed_faults(protocol: type) -> tuple[str, ...]:
+    return tuple(k for k in FAULT_KINDS if k in getattr(protocol, "tolerates", ()))
+
+
+def beyond_claims(bug: Bug, claimed: tuple[str, ...]) -> str:
+    """A note for a bug whose scenario uses churn or faults the protocol does not claim to tolerate."""
+    s = bug.result.scenario
+    beyond = [k for k in s.fault_kinds if k not in claimed]
+    if not beyond:
+        return ""
+    note = f"note: this scenario goes beyond what {bug.result.protocol} claims to tolerate ({', '.join(beyond)})"
+    if "crash" in beyond:
+        crashed = [op.node for op in s.churn if op.kind == "crash" and op.during is None and op.node in s.ring]
+        if crashed:
+            who = ", ".join(str(n) for n in crashed)
+            note += (f": member {who} crashed and the ring was left unrepaired (two neighbour pointers cannot "
+                     "repair a member crash in general; the protocol declines it)")
+    return note
+
+
+def describe_bug(bug: Bug) -> str:
+    s = bug.result.scenario
+    churn = f", {len(s.churn)} leave(s)/crash(es)" if s.churn else ""
+    faults = ", ".join(k for k in s.fault_kinds if k in ("loss", "duplicate", "partition"))
+    return f"{len(s.joins)} joiner(s){churn}, initial ring of {len(s.ring)}" + (f"; {faults}" if faults else "")
 
 
 def print_bug(index: int, bug: Bug, style: Style = PLAIN) -> None:
@@ -65,12 +107,20 @@ def run(args: argparse.Namespace, style: Style, invariants: tuple) -> int:
     shares = settings.get("tasks", workers)
     where = f" on Dask ({dask}), {shares} tasks" if dask else ("" if workers == 1 else f" in {workers} worker processes")
     print(f"hunting in {args.protocol}{where}: up to {args.examples} scenarios per bug, seed {args.seed}", flush=True)
+    claimed = claimed_faults(protocol)
+    faults = claimed if args.faults is None else parse_faults(args.faults)
+    args.faults_list = faults
+    beyond = [k for k in faults if k not in claimed]
+    print(f"churn and faults: {', '.join(faults) or 'none'}"
+          + (f" (beyond what {args.protocol} claims to tolerate: {', '.join(beyond)})" if beyond else ""), flush=True)
+    if faults:
+        settings["faults"] = ",".join(faults)
     if shares == 1 and not dask:
         report = _hunt_here(args, protocol, invariants, database, output, progress, style)
     else:
         tasks = split(args.protocol, shares=shares, examples=args.examples, seed=args.seed, max_bugs=args.max_bugs,
                       max_ring=args.max_ring, max_joiners=args.max_joiners, invariants=invariant_specs(invariants),
-                      database=None if database is None or dask else str(database))
+                      database=None if database is None or dask else str(database), faults=faults)
         saver = _Saver(output, progress)
         if dask:
             report = hunt_on_dask(swarm_tasks(tasks, args.seed), dask, seed=args.seed, max_bugs=args.max_bugs,
@@ -102,7 +152,8 @@ def _hunt_here(args, protocol, invariants, database, output: HuntOutput, progres
     def on_progress(p: Progress) -> None:
         progress.show(progress_text(p, progress.elapsed))
 
-    strategy = scenarios(rings=initial_rings(max_size=args.max_ring), max_joiners=args.max_joiners)
+    strategy = scenarios_for(protocol, args.faults_list, rings=initial_rings(max_size=args.max_ring),
+                             max_joiners=args.max_joiners)
     return hunt(protocol, examples=args.examples, seed=args.seed, max_bugs=args.max_bugs, strategy=strategy,
                 invariants=invariants, on_bug=on_bug, on_progress=on_progress, database=database)
 
@@ -153,7 +204,10 @@ def _conclude(report, paths, summary, expected) -> int:
     if not report.bugs:
         print("no invariant was violated" + (" before the interruption" if report.interrupted else ""))
     for path, bug in zip(paths, report.bugs):
-        print(f"  {bug.signature}: {len(bug.result.scenario.joins)} joiner(s) -> {path}"
+        note = beyond_claims(bug, claimed_faults(load_protocol(bug.result.protocol)))
+        if note:
+            print(f"  {note}")
+        print(f"  {bug.signature}: {describe_bug(bug)} -> {path}"
               + ("" if bug.shrunk else " (interrupted while shrinking)"))
         print(f"    replay: dhtea replay {path}")
     print(f"hunt summary: {summary} (an HTML report: dhtea report {summary.parent})")

@@ -17,6 +17,7 @@ from dhtea.cli import huntcmd
 from dhtea.search.hunting import DEFAULT_DATABASE
 from dhtea.search.outputs import OutputError
 from dhtea.search.daskhunt import DaskError
+from dhtea.core.scenario import FAULT_KINDS
 from dhtea.core.network import LATENCY_MODELS, LatencyError, Network
 from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
 from dhtea.search.replaying import replay
@@ -56,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-bugs", type=positive_int, default=5, help="stop after this many distinct bugs (default 5)")
     p.add_argument("--max-ring", type=positive_int, default=5, help="largest initial ring (default 5)")
     p.add_argument("--max-joiners", type=positive_int, default=4, help="most concurrent joiners (default 4)")
+    p.add_argument("--faults", metavar="KINDS", help="churn and faults to generate, comma-separated from "
+                   f"{','.join(FAULT_KINDS)}, or none (default: what the protocol claims to tolerate)")
     p.add_argument("--out", default="reports/hunt", help="folder for the trace files (default reports/hunt)")
     p.add_argument("--quiet", action="store_true", help="print only the summary, not each timeline")
     p.add_argument("--no-timings", action="store_true",
@@ -271,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except (UsageError, UnknownProtocol, UnknownInvariant, TraceFileError, TraceStateError, LatencyError,
-            OutputError, DaskError) as exc:
+            OutputError, DaskError, huntcmd.FaultsError) as exc:
         return report_error(exc)
     except OSError as exc:  # e.g. --out names a file, --save names a folder
         where = f": {exc.filename}" if exc.filename else ""

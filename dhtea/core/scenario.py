@@ -68,13 +68,23 @@ class Leave:
     kind = "leave"
 
 
+def _during(inst: object, attr: object, value: object) -> None:
+    if value not in (None, "join", "leave"):
+        raise ValueError(f"a crash happens during None, 'join' or 'leave', got {value!r}")
+
+
 @attrs.frozen
 class Crash:
     """Node `node` crash-stops at simulated time `at`: it handles nothing more,
-    messages to it are lost, its timers never fire, its view is frozen."""
+    messages to it are lost, its timers never fire, its view is frozen.
+
+    `during="join"`: only if the node is not a member at that time (a joiner
+    crashing in mid-join; a node already in the ring does not crash).
+    `during="leave"`: only if the node is in mid-leave at that time."""
 
     node: int = attrs.field(converter=_int)
     at: float = attrs.field(converter=_op_time)
+    during: str | None = attrs.field(default=None, validator=_during)
     kind = "crash"
 
 
@@ -92,9 +102,13 @@ def _churn(value: object) -> tuple[Departure, ...]:
     for op in ops:
         if not isinstance(op, (Leave, Crash)):
             raise TypeError(f"churn holds Leave and Crash operations, got {op!r}")
-    nodes = [op.node for op in ops]
-    if len(set(nodes)) != len(nodes):
-        raise ValueError("a node leaves or crashes more than once in the churn schedule")
+    for kind in (Leave, Crash):  # a node may leave and crash during that leave, nothing more
+        nodes = [op.node for op in ops if isinstance(op, kind)]
+        if len(set(nodes)) != len(nodes):
+            raise ValueError("a node leaves or crashes more than once in the churn schedule")
+    for op in ops:
+        if isinstance(op, Crash) and op.during != "leave" and any(isinstance(o, Leave) and o.node == op.node for o in ops):
+            raise ValueError(f"node {op.node} both leaves and crashes (a crash during its leave says during='leave')")
     return ops
 
 
@@ -167,12 +181,38 @@ class Scenario:
                 raise ValueError(f"node {op.node} {op.kind}s but is not a node of the run")
             if isinstance(op, Leave) and op.node not in members:
                 raise ValueError(f"node {op.node} leaves but is not a member of the initial ring")
+            if isinstance(op, Crash) and op.during == "leave" and op.node not in {o.node for o in self.churn if isinstance(o, Leave)}:
+                raise ValueError(f"node {op.node} crashes during its leave, but never leaves")
         self.network.check_nodes(everyone)
 
     @property
     def faulty(self) -> bool:
         """Whether the run has any churn or network fault at all."""
         return bool(self.churn) or self.network.faulty
+
+    @property
+    def fault_kinds(self) -> tuple[str, ...]:
+        """The kinds of churn and faults this scenario holds, in `FAULT_KINDS` order."""
+        kinds = set()
+        leavers = {op.node for op in self.churn if isinstance(op, Leave)}
+        joiners = {j.node for j in self.joins}
+        for op in self.churn:
+            if isinstance(op, Leave):
+                kinds.add("leave")
+            elif op.during == "leave" and op.node in leavers:
+                kinds.add("crash-leaver")
+            elif op.during == "join" and op.node in joiners:
+                kinds.add("crash-joiner")
+            else:
+                kinds.add("crash")
+        net = self.network
+        if net.loss or "lose" in net.fates:
+            kinds.add("loss")
+        if net.duplicate or "duplicate" in net.fates:
+            kinds.add("duplicate")
+        if net.partitions:
+            kinds.add("partition")
+        return tuple(k for k in FAULT_KINDS if k in kinds)
 
     @property
     def calm_at(self) -> float:

@@ -129,6 +129,10 @@ class Simulation:
         op: Crash = ev.value
         if op.node in self._gone:
             return
+        if op.during is not None:  # a crash in mid-operation: only if that operation is under way
+            view = self.view.node(op.node)
+            if (op.during == "join" and view.member) or (op.during == "leave" and not view.leaving):
+                return
         self._gone[op.node] = "crashed"
         seq = len(self.trace)
         before = self.view.node(op.node)
@@ -331,7 +335,7 @@ class Simulation:
             violations=violations,
             final=tuple(self._final_view(n) for n in sorted(self.nodes)),
             status=status,
-            end_time=float(self.env.now),
+            end_time=self._end_time(status),
             invariants=self.invariant_names,
         )
 
@@ -346,6 +350,13 @@ class Simulation:
         if env.now < settle_end:
             env.run(until=settle_end)  # only moves the clock: nothing is due before it
         return "settled"
+
+    def _end_time(self, status: str) -> float:
+        # At rest the run ends with its last event: a cancelled timer still
+        # waiting in SimPy's queue moves the clock but is no part of the run.
+        if status == "rest" and self.events:
+            return self.events[-1].time
+        return float(self.env.now)
 
     def _final_view(self, node_id: int):
         view = self.nodes[node_id].view()

@@ -35,7 +35,7 @@ from dhtea.drivers.simulator import simulate
 from dhtea.search.minimise import reminimise
 from dhtea.search.coverage import Coverage
 from dhtea.search.ctrlc import CtrlC
-from dhtea.strategies import scenarios
+from dhtea.strategies import scenarios_for
 from dhtea.core.trace import RunResult
 from invariants import DEFAULT, Invariant
 
@@ -55,6 +55,34 @@ class Bug:
     @property
     def joiners(self) -> int:
         return len(self.result.scenario.joins)
+
+    @property
+    def operations(self) -> int:
+        """Joins, leaves and crashes in the shrunk scenario."""
+        s = self.result.scenario
+        return len(s.joins) + len(s.churn)
+
+
+def without_faults(scenario: Scenario) -> Scenario:
+    """The same scenario with no leave, no crash and no message fault."""
+    net = attrs.evolve(scenario.network, loss=0.0, duplicate=0.0, fates=(), partitions=(), faults_until=None)
+    return attrs.evolve(scenario, churn=(), network=net, settle=None)
+
+
+def bug_signature(cls: type, result: RunResult, invariants: Iterable[Invariant] = DEFAULT) -> str | None:
+    """What tells one bug from another: the first invariant the run violates,
+    followed by the kinds of churn and faults of its scenario when the run
+    without them does not violate that invariant first (`joins-complete+leave`
+    is a bug that needs a leave; a join bug that happens with or without one
+    keeps its plain name)."""
+    first = result.signature
+    kinds = result.scenario.fault_kinds
+    if first is None or not kinds:
+        return first
+    plain = simulate(cls, without_faults(result.scenario), invariants=invariants)
+    if plain.signature == first:
+        return first
+    return "+".join((first,) + kinds)
 
 
 @attrs.frozen
@@ -103,12 +131,13 @@ class _Search:
         self.tried += 1
         self.round_tried += 1
         self.coverage.add(result)
-        new = not result.ok and result.signature not in self.known
+        signature = None if result.ok else bug_signature(self.cls, result, self.invariants)
+        new = not result.ok and signature not in self.known
         if new:
             # Hypothesis only tries smaller scenarios once one fails, so the
             # latest failure is the smallest so far.
             self.smaller += self.best is not None
-            self.best, self.best_signature = scenario, result.signature
+            self.best, self.best_signature = scenario, signature
         if self.on_progress is not None:
             self.on_progress(Progress(self.tried, self.bugs, self.best_signature, self.smaller))
         return new
@@ -129,6 +158,7 @@ def hunt(
     on_progress: Callable[[Progress], None] | None = None,
     database: str | os.PathLike | None = None,
     database_key: str = "",
+    faults: Iterable[str] | None = None,
 ) -> HuntReport:
     """Search up to `examples` scenarios per round for a new kind of bug.
 
@@ -138,7 +168,8 @@ def hunt(
     settings tries them first (`database_key` tells apart hunts that share a folder).
     """
     cls = load_protocol(protocol) if isinstance(protocol, str) else protocol
-    strategy = strategy if strategy is not None else scenarios()
+    # Without a strategy: the churn and faults in `faults`, by default those the protocol tolerates.
+    strategy = strategy if strategy is not None else scenarios_for(cls, faults)
     search = _Search(cls, tuple(invariants), Coverage(), on_progress)
     config = _settings(examples, database)
     # Not the seed or the budget: a hunt with another seed also starts from the failures saved.
@@ -162,14 +193,14 @@ def hunt(
                 if minimal is None:
                     break
                 result = reminimise(cls, search.run(minimal), search.invariants)
-                found(Bug(result.signature, result, search.round_tried))
+                found(Bug(bug_signature(cls, result, search.invariants), result, search.round_tried))
                 if search.ctrl_c.pressed:
                     raise KeyboardInterrupt
     except KeyboardInterrupt:
         interrupted = True
         if search.best is not None and len(bugs) < max_bugs and search.best_signature not in {b.signature for b in bugs}:
             result = search.run(search.best)  # keep the bug being shrunk, as small as it got
-            found(Bug(result.signature, result, search.round_tried, shrunk=False))
+            found(Bug(bug_signature(cls, result, search.invariants), result, search.round_tried, shrunk=False))
     return HuntReport(protocol_name(cls), seed, search.tried, time.perf_counter() - started, tuple(bugs),
                       search.coverage, interrupted)
 

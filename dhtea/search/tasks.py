@@ -25,7 +25,7 @@ from dhtea.core.network import LATENCY_MODELS
 from dhtea.protocols import load_protocol, protocol_name
 from dhtea.search.coverage import Coverage
 from dhtea.search.hunting import Bug, HuntReport, Progress, hunt
-from dhtea.strategies import initial_rings, latency_models, networks, scenarios
+from dhtea.strategies import initial_rings, latency_models, networks, scenarios, scenarios_for
 from dhtea.traces.serial import trace_text
 from invariants.names import load_invariants
 
@@ -45,6 +45,7 @@ class HuntTask:
     latency_kinds: tuple[str, ...] | None = None  # swarm: only these latency models (None: all)
     ring_sizes: tuple[int, ...] | None = None  # swarm: only these initial ring sizes (None: 1..max_ring)
     database: str | None = None  # a folder for Hypothesis's examples, or None
+    faults: tuple[str, ...] | None = None  # churn and faults to generate (None: what the protocol tolerates)
 
     def strategy(self) -> st.SearchStrategy:
         if self.ring_sizes is None:
@@ -52,7 +53,8 @@ class HuntTask:
         else:  # one strategy per size, so each shrinks within its size
             rings = st.one_of(*(initial_rings(min_size=n, max_size=n) for n in self.ring_sizes))
         network = None if self.latency_kinds is None else networks(latency=latency_models(kinds=self.latency_kinds))
-        return scenarios(rings=rings, max_joiners=self.max_joiners, network=network)
+        return scenarios_for(load_protocol(self.protocol), self.faults, rings=rings, max_joiners=self.max_joiners,
+                             network=network)
 
     @property
     def features(self) -> str:
@@ -83,11 +85,11 @@ def share_seed(seed: int, index: int, shares: int) -> int:
 
 
 def split(protocol: str, *, shares: int, examples: int, seed: int, max_bugs: int, max_ring: int, max_joiners: int,
-          invariants: Sequence[str], database: str | None = None) -> list[HuntTask]:
+          invariants: Sequence[str], database: str | None = None, faults: Sequence[str] | None = None) -> list[HuntTask]:
     """`shares` tasks that together search `examples` scenarios per bug."""
     each = math.ceil(examples / shares)
     return [HuntTask(protocol, i, share_seed(seed, i, shares), each, max_bugs, max_ring, max_joiners, tuple(invariants),
-                     database=database) for i in range(shares)]
+                     database=database, faults=None if faults is None else tuple(faults)) for i in range(shares)]
 
 
 def swarm_tasks(tasks: Iterable[HuntTask], seed: int) -> list[HuntTask]:

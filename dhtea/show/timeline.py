@@ -86,7 +86,34 @@ def describe_scenario(s: Scenario) -> list[str]:
         lines.append("link latencies: " + "; ".join(f"{k.src}->{k.dst} {describe_latency(k.latency)}" for k in net.links))
     if net.delays:
         lines.append("scripted delays (by send order): " + ", ".join(_t(d) for d in net.delays))
+    lines += describe_churn(s)
     lines.append(f"seed: {s.seed}" + (f", deadline t={_t(s.deadline)}" if s.deadline is not None else ""))
+    return lines
+
+
+def describe_churn(s: Scenario) -> list[str]:
+    """The scenario's leaves, crashes, message faults and settle window, one line each (none without)."""
+    lines = []
+    if s.churn:
+        lines.append("churn: " + "; ".join(
+            f"{op.kind} of {op.node} at t={_t(op.at)}" + (f" (if in mid-{op.during})" if getattr(op, "during", None) else "")
+            for op in s.churn))
+    net = s.network
+    faults = []
+    if net.loss:
+        faults.append(f"loss {net.loss:g}")
+    if net.duplicate:
+        faults.append(f"duplication {net.duplicate:g}")
+    if net.fates:
+        faults.append("fates of the first messages sent: " + ",".join(net.fates))
+    if faults and net.faults_until is not None:
+        faults[-1] += f" (messages sent before t={_t(net.faults_until)})"
+    for p in net.partitions:
+        faults.append(f"partition {list(p.side_a)} | {list(p.side_b)} from t={_t(p.start)} to t={_t(p.end)}")
+    if faults:
+        lines.append("faults: " + "; ".join(faults))
+    if s.settle is not None:
+        lines.append(f"settle window: {_t(s.settle)} after t={_t(s.calm_at)}")
     return lines
 
 
@@ -199,7 +226,7 @@ def format_timeline(
 def format_ring(result: RunResult) -> str:
     parts = []
     for v in result.final:
-        state = "member" if v.member else "joiner"
+        state = v.gone if v.gone is not None else "leaving" if v.leaving else "member" if v.member else "joiner"
         extra = (" busy" if v.busy else "") + (f" queue={_value(v.queue)}" if v.queue else "")
         parts.append(f"{v.id}({state} {_value(v.left)}<->{_value(v.right)}{extra})")
     return "final nodes: " + " ".join(parts)

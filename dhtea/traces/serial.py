@@ -86,9 +86,16 @@ def scenario_to_dict(s: Scenario) -> dict:
         "deadline": s.deadline,
     }
     if s.churn:
-        out["churn"] = [{"kind": op.kind, "node": op.node, "at": op.at} for op in s.churn]
+        out["churn"] = [_departure_to_dict(op) for op in s.churn]
     if s.settle is not None:
         out["settle"] = s.settle
+    return out
+
+
+def _departure_to_dict(op: Leave | Crash) -> dict:
+    out = {"kind": op.kind, "node": op.node, "at": op.at}
+    if isinstance(op, Crash) and op.during is not None:
+        out["during"] = op.during
     return out
 
 
@@ -273,7 +280,10 @@ def _departure(d: object) -> Leave | Crash:
     kind = _field(d, "kind", "churn")
     if kind not in _DEPARTURES:
         raise ValueError(f"a churn operation's kind is leave or crash, got {kind!r}")
-    return _DEPARTURES[kind](_field(d, "node", "churn"), _number(_field(d, "at", "churn"), "at"))
+    node, at = _field(d, "node", "churn"), _number(_field(d, "at", "churn"), "at")
+    if kind == "crash":
+        return Crash(node, at, d.get("during"))
+    return Leave(node, at)
 
 
 def message_from_dict(d: dict) -> Message:

@@ -184,7 +184,9 @@ def test_every_committed_trace_replays_exactly():
     [
         (lambda: Scenario(ring=(1, 2), churn=[Leave(3, 0)]), "not a node of the run"),
         (lambda: Scenario(ring=(1,), joins=JoinSchedule([Join(2, 0, 1)]), churn=[Leave(2, 1)]), "not a member of the initial ring"),
-        (lambda: Scenario(ring=(1, 2), churn=[Leave(1, 0), Crash(1, 2)]), "more than once"),
+        (lambda: Scenario(ring=(1, 2), churn=[Leave(1, 0), Crash(1, 2)]), "both leaves and crashes"),
+        (lambda: Scenario(ring=(1, 2), churn=[Crash(1, 0), Crash(1, 2)]), "more than once"),
+        (lambda: Scenario(ring=(1, 2), churn=[Crash(1, 0, during="leave")]), "never leaves"),
         (lambda: Scenario(ring=(1, 2), churn=[Crash(1, -1)]), "finite number >= 0"),
         (lambda: Scenario(ring=(1, 2), settle=0), "settle window"),
         (lambda: Network(loss=0.7, duplicate=0.5), "at most 1"),

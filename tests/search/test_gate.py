@@ -7,9 +7,10 @@ bugs with `pytest tests/search/test_gate.py --hypothesis-seed=S`, at length with
 
 import pytest
 from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
 
 from dhtea import Classic, RingViolation, assert_ring_holds
-from dhtea.strategies import initial_rings, networks, scenarios
+from dhtea.strategies import initial_rings, networks, scenarios, scenarios_for
 
 
 @given(scenario=scenarios())
@@ -24,6 +25,13 @@ def test_many_joiners_into_larger_rings(dhtea_protocol, dhtea_save_dir, scenario
 
 @given(scenario=scenarios(network=networks(fifo=True)))
 def test_fifo_links(dhtea_protocol, dhtea_save_dir, scenario):
+    assert_ring_holds(dhtea_protocol, scenario, save_dir=dhtea_save_dir)
+
+
+@given(data=st.data())
+def test_claimed_churn_and_faults_keep_the_ring(dhtea_protocol, dhtea_save_dir, data):
+    """Everything the protocol claims to tolerate (`tolerates`), all at once."""
+    scenario = data.draw(scenarios_for(dhtea_protocol), label="scenario")
     assert_ring_holds(dhtea_protocol, scenario, save_dir=dhtea_save_dir)
 
 

@@ -1,0 +1,96 @@
+"""gapowner's graceful leave, and what it survives: lost, duplicated and
+partitioned messages, and joiners or leavers that crash in mid-operation."""
+
+import pytest
+
+from dhtea import GapOwner, Join, JoinSchedule, Network, Scenario, simulate
+from dhtea.core.network import Partition
+from dhtea.core.scenario import Crash, Leave
+from dhtea.protocols.gapowner import LEASE
+
+
+def run(scenario):
+    result = simulate(GapOwner, scenario)
+    assert result.ok, result.violations[0]
+    return result
+
+
+def final(result):
+    return {v.id: v for v in result.final}
+
+
+def ring_of(result):
+    views = final(result)
+    start = min(n for n, v in views.items() if v.member and v.gone is None)
+    order, n = [start], views[start].right
+    while n != start:
+        order.append(n)
+        n = views[n].right
+    return order
+
+
+def test_a_graceful_leave_takes_the_left_lock_and_stops():
+    result = run(Scenario(ring=(0, 2, 4), churn=[Leave(2, 0)]))
+    kinds = [e.message.kind for e in result.events if e.kind == "deliver"]
+    assert kinds == ["DEPART", "DEPART_OK", "SET_LEFT", "LEFT_SET", "SET_RIGHT", "RIGHT_SET"]
+    assert final(result)[2].gone == "left" and ring_of(result) == [0, 4]
+    assert result.status == "rest" and not any(e.kind == "timer" for e in result.events)
+
+
+def test_neighbours_leaving_together_and_a_leave_racing_a_join():
+    result = run(Scenario(ring=(0, 2, 4, 6), churn=[Leave(2, 0), Leave(4, 0)]))
+    assert ring_of(result) == [0, 6]
+    joins = JoinSchedule([Join(1, 0, 0), Join(3, 0, 0)])
+    result = run(Scenario(ring=(0, 2, 4), joins=joins, churn=[Leave(2, 0)]))
+    assert ring_of(result) == [0, 1, 3, 4]
+
+
+def test_the_last_but_one_member_leaves_a_ring_of_one():
+    result = run(Scenario(ring=(0, 5), churn=[Leave(5, 1)]))
+    assert final(result)[0].left == final(result)[0].right == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lost_duplicated_and_partitioned_messages_are_survived(seed):
+    net = Network(loss=0.3, duplicate=0.2, faults_until=40, partitions=[Partition(0, 25, [0, 1], [2, 3, 4])])
+    joins = JoinSchedule([Join(1, 0, 0), Join(3, 1, 0), Join(5, 2, 4)])
+    result = run(Scenario(ring=(0, 2, 4), joins=joins, churn=[Leave(2, 3)], network=net, seed=seed, settle=50_000))
+    assert ring_of(result) == [0, 1, 3, 4, 5]
+    assert {e.fault for e in result.events if e.kind == "send"} >= {"lost", "duplicated", "partitioned"}
+
+
+def test_every_first_message_lost_once_is_resent():
+    fates = ["lose"] * 12
+    result = run(Scenario(ring=(0, 4), joins=JoinSchedule([Join(2, 0, 0)]), churn=[Leave(4, 1)],
+                          network=Network(fates=fates), settle=50_000))
+    assert ring_of(result) == [0, 2]
+    assert any(e.kind == "timer" for e in result.events)
+
+
+@pytest.mark.parametrize("at", [0.5, 1.5, 2.5])
+def test_a_joiner_that_crashes_mid_join_is_repaired_around_when_its_lease_runs_out(at):
+    scenario = Scenario(ring=(0, 4), joins=JoinSchedule([Join(2, 0, 0)]), churn=[Crash(2, at, during="join")], settle=50_000)
+    result = run(scenario)
+    assert final(result)[2].gone == "crashed" and ring_of(result) == [0, 4]
+    assert result.end_time > LEASE  # nobody can tell a crash from silence before the lease runs out
+
+
+@pytest.mark.parametrize("at", [2.5, 3.5, 4.5])
+def test_a_leaver_that_crashes_after_its_departure_was_granted_is_repaired_around(at):
+    result = run(Scenario(ring=(0, 2, 4), churn=[Leave(2, 0), Crash(2, at, during="leave")], settle=50_000))
+    assert final(result)[2].gone == "crashed" and ring_of(result) == [0, 4]
+
+
+def test_a_silent_spoofed_joiner_does_not_hold_a_lock_for_ever():
+    """A CONNECT for a node that never answers: the owner's lease runs out and the ring is as before."""
+    scenario = Scenario(ring=(0, 4), joins=JoinSchedule([Join(2, 0, 0)]), churn=[Crash(2, 0.5, during="join")],
+                        settle=50_000)
+    result = run(scenario)
+    release = next(e for e in result.events if e.node == 0 and ("busy", True, False) in e.changes)
+    assert release.time > LEASE and not final(result)[0].busy
+
+
+def test_a_member_crash_is_not_repaired_and_the_checkers_say_so():
+    result = simulate(GapOwner, Scenario(ring=(0, 2, 4), churn=[Crash(2, 0)], settle=50_000))
+    assert result.signature == "departed-unlinked"
+    assert "crash" not in GapOwner.tolerates
