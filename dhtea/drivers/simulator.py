@@ -283,8 +283,9 @@ class Simulation:
         if self.violations:
             raise _Halt
 
-    def _run_checks(self, invariants: tuple[Invariant, ...], nodes: tuple[int, ...], seq: int) -> None:
-        now = self.env.now
+    def _run_checks(self, invariants: tuple[Invariant, ...], nodes: tuple[int, ...], seq: int,
+                    now: float | None = None) -> None:
+        now = self.env.now if now is None else now
         for inv in invariants:
             for finding in inv.check(self.view, nodes):
                 self.violations.append(Violation(inv.name, tuple(finding.nodes), finding.message, seq, now))
@@ -318,8 +319,8 @@ class Simulation:
             if status == "settled" and self._still_changing(settle_end, last):
                 raise _Halt
             if not self.per_event:  # checking was off during the run: check the end state once
-                self._run_checks(self.safety, everyone, last)
-            self._run_checks(self.at_rest, everyone, last)
+                self._run_checks(self.safety, everyone, last, self._end_time(status))
+            self._run_checks(self.at_rest, everyone, last, self._end_time(status))
         except _Halt:
             status = "max-events" if self.violations[0].invariant == "progress" and self._out_of_events else "violation"
         finally:

@@ -48,7 +48,8 @@ class GapOwner(RingNode):
     def __init__(self, node_id: int) -> None:
         super().__init__(node_id)
         self.bootstrap: int | None = None
-        self.joining = False  # between on_join and becoming a member
+        self.joining = False  # between on_join and becoming a member, until it gives up
+        self.join_heard = 0.0  # when the joiner last heard from the ring
         # What this node's lock is held for: ("insert", joiner, old right),
         # ("hold", leaver, leaver's right) or ("bypass", departed, right).
         self.op: tuple[str, int, int] | None = None
@@ -80,7 +81,9 @@ class GapOwner(RingNode):
     def on_timer(self, ctx: Context, name: str) -> None:
         self.timer_on = False
         self.retry = min(self.retry * 2, RETRY_MAX)
-        if self.joining:
+        if self.joining and ctx.now - self.join_heard > LEASE:
+            self.joining = False  # nobody has answered for a whole lease: give up, stay out
+        elif self.joining:
             # Still joining: ask again; once the owner is known, ask the owner
             # (which also renews its lease: the join is alive).
             ctx.send(self.left if self.left is not None else self.bootstrap, "CONNECT", joiner=self.id)
@@ -110,13 +113,13 @@ class GapOwner(RingNode):
 
     def on_join(self, ctx: Context, bootstrap: int) -> None:
         self.member, self.busy = False, True  # a joiner serves nothing until it is in
-        self.bootstrap, self.joining = bootstrap, True
+        self.bootstrap, self.joining, self.join_heard = bootstrap, True, ctx.now
         ctx.send(bootstrap, "CONNECT", joiner=self.id)
         self._timer(ctx)
 
     def on_connect(self, ctx: Context, msg: Message) -> None:
         j = msg["joiner"]
-        if self.op is not None and self.op[0] == "insert" and self.op[1] == j:
+        if self._holds("insert", j):
             self.heard = ctx.now  # the joiner I am inserting is alive: renew its lease
             ctx.send(j, "NEW_NEIGHBOUR", side="left")
             return
@@ -127,7 +130,13 @@ class GapOwner(RingNode):
             self.queue.append(j)
             self._serve(ctx)
 
+    def _holds(self, kind: str, node: int) -> bool:
+        """Whether my lock is held for `kind` ("insert", "hold", "bypass") of `node`."""
+        return self.op is not None and self.op[0] == kind and self.op[1] == node
+
     def _serve(self, ctx: Context) -> None:
+        if self.leave_step == "ask" and not self.busy:  # my leave waited for my lock: ask now
+            ctx.send(self.left, "DEPART", right=self.right)
         while not self.busy and self.queue and not self.leaving:
             j = self.queue.popleft()
             if j in (self.id, self.left, self.right) or j in self.departed:
@@ -162,6 +171,7 @@ class GapOwner(RingNode):
             if msg["side"] == "left" and msg.src == self.left:
                 ctx.send(self.left, "SUCCESS_JOIN")  # my first answer was lost
             return
+        self.join_heard = ctx.now
         if msg["side"] == "left":
             self.left = msg.src
         else:
@@ -173,13 +183,12 @@ class GapOwner(RingNode):
         self._timer(ctx)
 
     def on_success_join(self, ctx: Context, msg: Message) -> None:
-        if self.op is not None and self.op[0] == "insert" and self.op[1] == msg.src:
-            self._unlock(ctx)
+        if self._holds("insert", msg.src):  # not a late copy from an earlier joiner
+            self.op, self.busy = None, False
+            self._serve(ctx)
 
     def _unlock(self, ctx: Context) -> None:
         self.op, self.busy = None, False
-        if self.leave_step == "ask":
-            ctx.send(self.left, "DEPART", right=self.right)
         self._serve(ctx)
 
     # -- repairing around a node that went silent -------------------------------
@@ -201,7 +210,7 @@ class GapOwner(RingNode):
         ctx.send(msg.src, "BYPASSED", gone=gone)
 
     def on_bypassed(self, ctx: Context, msg: Message) -> None:
-        if self.op is not None and self.op[0] == "bypass" and self.op[1] == msg["gone"]:
+        if self._holds("bypass", msg["gone"]):
             self._unlock(ctx)
 
     # -- leaving ---------------------------------------------------------------
@@ -223,7 +232,7 @@ class GapOwner(RingNode):
 
     def on_depart(self, ctx: Context, msg: Message) -> None:
         leaver = msg.src
-        if self.op is not None and self.op[0] == "hold" and self.op[1] == leaver:
+        if self._holds("hold", leaver):
             self.heard = ctx.now  # the leave is alive: renew its lease
             ctx.send(leaver, "DEPART_OK")
         elif self.member and not self.busy and not self.leaving and self.right == leaver:
@@ -256,7 +265,7 @@ class GapOwner(RingNode):
         if self.right == leaver:
             self.right = msg["node"]
         ctx.send(leaver, "RIGHT_SET")
-        if self.op is not None and self.op[0] == "hold" and self.op[1] == leaver:
+        if self._holds("hold", leaver):
             self._unlock(ctx)
         self._timer(ctx)
 
