@@ -108,6 +108,12 @@ class Simulation:
         # per-event path pays only the comparison with `_look_at` it made anyway.
         self._watch = RepeatWatch(len(self.nodes), watch_from_start)
         self._look_at = min(scenario.max_events, self._watch.next, self._spill_at)
+        if scenario.settle is not None:
+            # Under the settle rule the window judges progress: a protocol that
+            # resends on timers while a lease runs out repeats its state without
+            # being stuck (the lease depends on the time, which no state holds).
+            self._watch.next = math.inf
+            self._look_at = min(scenario.max_events, self._spill_at)
         for join in scenario.joins:
             self.env.timeout(join.at, value=join).callbacks.append(self._on_join)
         for op in scenario.churn:  # scheduled after the joins: a join-only run is scheduled as before

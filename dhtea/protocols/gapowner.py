@@ -35,6 +35,10 @@ LEASE = 10_000.0
 #: asking again is dropped when its turn comes: that joiner is gone (a live
 #: one asks again at least every RETRY_MAX).
 STALE = LEASE / 4
+#: A joiner that has heard nothing from the ring this long stops asking. It
+#: outlasts an owner's lease and the repair after it, as its requests may be
+#: going to a crashed joiner until that repair.
+GIVE_UP = 2.5 * LEASE
 
 
 class GapOwner(RingNode):
@@ -81,8 +85,8 @@ class GapOwner(RingNode):
     def on_timer(self, ctx: Context, name: str) -> None:
         self.timer_on = False
         self.retry = min(self.retry * 2, RETRY_MAX)
-        if self.joining and ctx.now - self.join_heard > LEASE:
-            self.joining = False  # nobody has answered for a whole lease: give up, stay out
+        if self.joining and ctx.now - self.join_heard > GIVE_UP:
+            self.joining = False  # nobody has answered for this long: give up, stay out
         elif self.joining:
             # Still joining: ask again; once the owner is known, ask the owner
             # (which also renews its lease: the join is alive).

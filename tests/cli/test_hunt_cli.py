@@ -70,7 +70,7 @@ def test_bad_out_is_one_line_before_the_hunt_starts(capsys, tmp_path):
 
 def test_statistics_show_what_was_never_exercised(capsys, tmp_path):
     out = tmp_path / "hunt"
-    code = main(["hunt", "--protocol", "gapowner", "--examples", "60", "--max-joiners", "1", "--max-ring", "3",
+    code = main(["hunt", "--protocol", "gapowner", "--examples", "60", "--max-joiners", "1", "--max-ring", "3", "--faults", "none",
                  "--out", str(out), "--quiet"])
     stdout, _ = capsys.readouterr()
     assert code == 0
