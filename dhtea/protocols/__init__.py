@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib
 
 from dhtea.protocols.classic import Classic
-from dhtea.protocols.gapowner import GapOwner
+from dhtea.protocols.gapowner import GapLease, GapOwner
 
-BUILTIN: dict[str, type] = {Classic.name: Classic, GapOwner.name: GapOwner}
+BUILTIN: dict[str, type] = {Classic.name: Classic, GapOwner.name: GapOwner, GapLease.name: GapLease}
 
 
 class UnknownProtocol(ValueError):

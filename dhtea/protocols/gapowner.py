@@ -1,7 +1,8 @@
-"""`gapowner`: the classic join made correct, with a graceful leave, and made
-to survive lost, duplicated and reordered messages, healing partitions and the
-crash of a joiner in mid-join. See GAPOWNER.md beside this file for the design
-and the argument for each claim.
+"""`gapowner`: the classic join made correct, with a graceful leave; and
+`gaplease`, the same protocol with retries and leases, made to survive lost,
+duplicated and reordered messages, healing partitions and the crash of a
+joiner in mid-join. See GAPOWNER.md beside this file for the design and the
+argument for each claim.
 
 Each member owns the gap to its right and is the only node that inserts into
 it; ring arithmetic (`between`) handles the wrap-around; the owner's lock is
@@ -12,8 +13,8 @@ A leaving node first takes its left neighbour's lock (that neighbour owns the
 gap the leave merges into), then gives up membership and has its right
 neighbour, then its left neighbour, point past it; then it stops.
 
-Every request is resent on a timer until its answer arrives, and every handler
-can take the same message twice. A lock taken for a joiner (or for a leaver)
+In `gaplease`, every request is resent on a timer until its answer arrives,
+and every handler can take the same message twice. A lock taken for a joiner (or for a leaver)
 is a lease, renewed by each message of that joiner's (leaver's) progress; a
 lease that runs out means the node crashed, and the owner repairs the gap.
 """
@@ -42,12 +43,17 @@ GIVE_UP = 2.5 * LEASE
 
 
 class GapOwner(RingNode):
-    """The corrected join, a graceful leave, and tolerance of message faults and joiner crashes."""
+    """The corrected join (no timers); its leave needs gaplease's retries."""
 
     name = "gapowner"
     kinds = ("CONNECT", "CHANGE_NEIGHBOUR", "NEW_NEIGHBOUR", "SUCCESS_JOIN", "DEPART", "DEPART_OK",
              "SET_LEFT", "LEFT_SET", "SET_RIGHT", "RIGHT_SET", "BYPASS", "BYPASSED")
-    tolerates = frozenset({"leave", "crash-joiner", "loss", "duplicate", "partition"})
+    # Joins on a reliable network only: its leave waits for a lock by asking
+    # again, which takes gaplease's timers (a leave racing a join stalls here).
+    tolerates: frozenset[str] = frozenset()
+    #: Resend unanswered requests and hold locks as leases (`GapLease`); off
+    #: here, so a run sets no timer and its state holds no time.
+    retries = False
 
     def __init__(self, node_id: int) -> None:
         super().__init__(node_id)
@@ -72,6 +78,8 @@ class GapOwner(RingNode):
         return self.joining or self.op is not None or self.leave_step is not None
 
     def _timer(self, ctx: Context) -> None:
+        if not self.retries:
+            return
         pending = self._pending()
         if pending and not self.timer_on:
             ctx.set_timer("retry", self.retry)
@@ -117,19 +125,21 @@ class GapOwner(RingNode):
 
     def on_join(self, ctx: Context, bootstrap: int) -> None:
         self.member, self.busy = False, True  # a joiner serves nothing until it is in
-        self.bootstrap, self.joining, self.join_heard = bootstrap, True, ctx.now
+        self.bootstrap, self.joining = bootstrap, self.retries
+        self.join_heard = ctx.now if self.retries else 0.0
         ctx.send(bootstrap, "CONNECT", joiner=self.id)
         self._timer(ctx)
 
     def on_connect(self, ctx: Context, msg: Message) -> None:
         j = msg["joiner"]
         if self._holds("insert", j):
-            self.heard = ctx.now  # the joiner I am inserting is alive: renew its lease
+            self.heard = ctx.now if self.retries else 0.0  # the joiner I am inserting is alive: renew its lease
             ctx.send(j, "NEW_NEIGHBOUR", side="left")
             return
         if self.leaving:
             return  # a leaving node serves no join; the joiner asks again
-        self.asked[j] = ctx.now
+        if self.retries:
+            self.asked[j] = ctx.now
         if j not in self.queue:
             self.queue.append(j)
             self._serve(ctx)
@@ -145,11 +155,11 @@ class GapOwner(RingNode):
             j = self.queue.popleft()
             if j in (self.id, self.left, self.right) or j in self.departed:
                 continue  # a copy of a request already served, or from a node repaired around
-            if ctx.now - self.asked.pop(j, ctx.now) > STALE:
+            if self.retries and ctx.now - self.asked.pop(j, ctx.now) > STALE:
                 continue  # its joiner stopped asking long ago: it is gone
             if between(j, self.id, self.right):  # my gap: only I insert here
                 self.busy = True  # held until j reports SUCCESS_JOIN, or its lease runs out
-                self.op, self.heard = ("insert", j, self.right), ctx.now
+                self.op, self.heard = ("insert", j, self.right), ctx.now if self.retries else 0.0
                 ctx.send(self.right, "CHANGE_NEIGHBOUR", joiner=j)
                 ctx.send(j, "NEW_NEIGHBOUR", side="left")
                 self.right = j
@@ -175,7 +185,7 @@ class GapOwner(RingNode):
             if msg["side"] == "left" and msg.src == self.left:
                 ctx.send(self.left, "SUCCESS_JOIN")  # my first answer was lost
             return
-        self.join_heard = ctx.now
+        self.join_heard = ctx.now if self.retries else 0.0
         if msg["side"] == "left":
             self.left = msg.src
         else:
@@ -203,7 +213,7 @@ class GapOwner(RingNode):
         self.departed.add(gone)
         if self.right == gone:
             self.right = right
-        self.op, self.heard = ("bypass", gone, right), ctx.now
+        self.op, self.heard = ("bypass", gone, right), ctx.now if self.retries else 0.0
         ctx.send(right, "BYPASS", gone=gone)
 
     def on_bypass(self, ctx: Context, msg: Message) -> None:
@@ -237,11 +247,11 @@ class GapOwner(RingNode):
     def on_depart(self, ctx: Context, msg: Message) -> None:
         leaver = msg.src
         if self._holds("hold", leaver):
-            self.heard = ctx.now  # the leave is alive: renew its lease
+            self.heard = ctx.now if self.retries else 0.0  # the leave is alive: renew its lease
             ctx.send(leaver, "DEPART_OK")
         elif self.member and not self.busy and not self.leaving and self.right == leaver:
             self.busy = True  # no insertion into the gap the leaver is in until it is out
-            self.op, self.heard = ("hold", leaver, msg["right"]), ctx.now
+            self.op, self.heard = ("hold", leaver, msg["right"]), ctx.now if self.retries else 0.0
             ctx.send(leaver, "DEPART_OK")
             self._timer(ctx)
 
@@ -278,3 +288,11 @@ class GapOwner(RingNode):
             self.leave_step = None
             self._timer(ctx)
             ctx.stop()
+
+
+class GapLease(GapOwner):
+    """gapowner with retries and leases: survives lost, duplicated and partitioned messages and joiner crashes."""
+
+    name = "gaplease"
+    tolerates = frozenset({"leave", "crash-joiner", "loss", "duplicate", "partition"})
+    retries = True

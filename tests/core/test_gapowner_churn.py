@@ -1,16 +1,17 @@
-"""gapowner's graceful leave, and what it survives: lost, duplicated and
-partitioned messages, and joiners or leavers that crash in mid-operation."""
+"""gapowner's graceful leave, and what gaplease (gapowner with retries and
+leases) survives: lost, duplicated and partitioned messages, and joiners or
+leavers that crash in mid-operation."""
 
 import pytest
 
 from dhtea import GapOwner, Join, JoinSchedule, Network, Scenario, simulate
 from dhtea.core.network import Partition
 from dhtea.core.scenario import Crash, Leave
-from dhtea.protocols.gapowner import LEASE
+from dhtea.protocols.gapowner import LEASE, GapLease
 
 
-def run(scenario):
-    result = simulate(GapOwner, scenario)
+def run(scenario, protocol=GapLease):
+    result = simulate(protocol, scenario)
     assert result.ok, result.violations[0]
     return result
 
@@ -29,19 +30,21 @@ def ring_of(result):
     return order
 
 
-def test_a_graceful_leave_takes_the_left_lock_and_stops():
-    result = run(Scenario(ring=(0, 2, 4), churn=[Leave(2, 0)]))
+@pytest.mark.parametrize("protocol", [GapOwner, GapLease])
+def test_a_graceful_leave_takes_the_left_lock_and_stops(protocol):
+    result = run(Scenario(ring=(0, 2, 4), churn=[Leave(2, 0)]), protocol)
     kinds = [e.message.kind for e in result.events if e.kind == "deliver"]
     assert kinds == ["DEPART", "DEPART_OK", "SET_LEFT", "LEFT_SET", "SET_RIGHT", "RIGHT_SET"]
     assert final(result)[2].gone == "left" and ring_of(result) == [0, 4]
     assert result.status == "rest" and not any(e.kind == "timer" for e in result.events)
 
 
-def test_neighbours_leaving_together_and_a_leave_racing_a_join():
-    result = run(Scenario(ring=(0, 2, 4, 6), churn=[Leave(2, 0), Leave(4, 0)]))
+@pytest.mark.parametrize("protocol", [GapLease])
+def test_neighbours_leaving_together_and_a_leave_racing_a_join(protocol):
+    result = run(Scenario(ring=(0, 2, 4, 6), churn=[Leave(2, 0), Leave(4, 0)]), protocol)
     assert ring_of(result) == [0, 6]
     joins = JoinSchedule([Join(1, 0, 0), Join(3, 0, 0)])
-    result = run(Scenario(ring=(0, 2, 4), joins=joins, churn=[Leave(2, 0)]))
+    result = run(Scenario(ring=(0, 2, 4), joins=joins, churn=[Leave(2, 0)]), protocol)
     assert ring_of(result) == [0, 1, 3, 4]
 
 
@@ -91,6 +94,15 @@ def test_a_silent_spoofed_joiner_does_not_hold_a_lock_for_ever():
 
 
 def test_a_member_crash_is_not_repaired_and_the_checkers_say_so():
-    result = simulate(GapOwner, Scenario(ring=(0, 2, 4), churn=[Crash(2, 0)], settle=50_000))
+    result = simulate(GapLease, Scenario(ring=(0, 2, 4), churn=[Crash(2, 0)], settle=50_000))
     assert result.signature == "departed-unlinked"
-    assert "crash" not in GapOwner.tolerates
+    assert "crash" not in GapLease.tolerates
+
+
+def test_gapowner_sets_no_timer_and_claims_no_fault():
+    """Without retries a lost message stalls gapowner: it claims joins on a reliable network only."""
+    assert GapOwner.tolerates == frozenset() and "leave" in GapLease.tolerates
+    lossy = Scenario(ring=(0, 4), joins=JoinSchedule([Join(2, 0, 0)]), network=Network(fates=["lose"]))
+    result = simulate(GapOwner, lossy)
+    assert result.signature == "joins-complete" and not any(e.kind == "timer" for e in result.events)
+    assert run(lossy).ok

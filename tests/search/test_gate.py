@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from dhtea import Classic, RingViolation, assert_ring_holds
+from dhtea.protocols.gapowner import GapLease
 from dhtea.strategies import initial_rings, networks, scenarios, scenarios_for
 
 
@@ -33,6 +34,13 @@ def test_claimed_churn_and_faults_keep_the_ring(dhtea_protocol, dhtea_save_dir, 
     """Everything the protocol claims to tolerate (`tolerates`), all at once."""
     scenario = data.draw(scenarios_for(dhtea_protocol), label="scenario")
     assert_ring_holds(dhtea_protocol, scenario, save_dir=dhtea_save_dir)
+
+
+@given(data=st.data())
+def test_gaplease_survives_everything_it_claims(dhtea_save_dir, data):
+    """gapowner with retries and leases: leaves, loss, duplication, partitions, joiner crashes."""
+    scenario = data.draw(scenarios_for(GapLease), label="scenario")
+    assert_ring_holds(GapLease, scenario, save_dir=dhtea_save_dir)
 
 
 def test_the_gate_fails_on_the_classic_protocol(tmp_path):
