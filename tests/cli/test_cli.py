@@ -148,7 +148,7 @@ def test_protocols_lists_builtins(capsys):
     code, out, err = cli(capsys, "protocols")
     assert code == 0 and err == ""
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["classic", "gapowner"]
+    assert names == ["classic", "gaplease", "gapowner"]
 
 
 # -- run -------------------------------------------------------------------------
