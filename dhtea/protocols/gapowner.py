@@ -42,6 +42,10 @@ STALE = LEASE / 4
 GIVE_UP = 2.5 * LEASE
 
 
+_NONE: frozenset = frozenset()  # an empty set shared until a node needs its own
+_NO_TIMES: dict = {}  # never written: without retries no time is kept
+
+
 class GapOwner(RingNode):
     """The corrected join (no timers); its leave needs gaplease's retries."""
 
@@ -66,11 +70,13 @@ class GapOwner(RingNode):
         self.heard = 0.0  # when the lock's joiner or leaver last showed progress
         self.leave_step: str | None = None  # "ask", "tell-right", "tell-left"
         self.leave_to: tuple[int, int] = (node_id, node_id)  # (left, right) when membership was given up
-        self.applied: set[tuple[int, int]] = set()  # (joiner, owner) CHANGE_NEIGHBOURs already applied
-        self.departed: set[int] = set()  # nodes this node repaired the ring around
+        # Made on first use: most nodes never need them, and a large run should
+        # not keep three containers per node for the garbage collector.
+        self.applied: set[tuple[int, int]] = _NONE  # (joiner, owner) CHANGE_NEIGHBOURs already applied
+        self.departed: set[int] = _NONE  # nodes this node repaired the ring around
         self.timer_on = False
         self.retry = RETRY
-        self.asked: dict[int, float] = {}  # queued joiner -> when it last asked
+        self.asked: dict[int, float] = {} if self.retries else _NO_TIMES  # queued joiner -> when it last asked
 
     # -- the retry timer: armed exactly while something waits for an answer ---
 
@@ -175,6 +181,8 @@ class GapOwner(RingNode):
         # Applied once: a late copy must not undo a later change.
         j, m = msg["joiner"], msg.src
         if (j, m) not in self.applied and self.left == m:
+            if self.applied is _NONE:
+                self.applied = set()
             self.applied.add((j, m))
             self.left = j
         if self.left == j:
@@ -210,6 +218,8 @@ class GapOwner(RingNode):
     def _bypass(self, ctx: Context, gone: int, right: int) -> None:
         """`gone` (my joiner, or my leaving right neighbour) was silent for a whole
         lease: it crashed. Point past it, and have `right` do the same."""
+        if self.departed is _NONE:
+            self.departed = set()
         self.departed.add(gone)
         if self.right == gone:
             self.right = right
@@ -218,6 +228,8 @@ class GapOwner(RingNode):
 
     def on_bypass(self, ctx: Context, msg: Message) -> None:
         gone = msg["gone"]
+        if self.departed is _NONE:
+            self.departed = set()
         self.departed.add(gone)
         if self.left == gone:
             self.left = msg.src
@@ -234,7 +246,8 @@ class GapOwner(RingNode):
             return
         self.leaving = True
         self.queue.clear()
-        self.asked.clear()  # their joiners ask again, and reach the node that owns the gap then
+        if self.retries:
+            self.asked.clear()  # their joiners ask again, and reach the node that owns the gap then
         if self.member and self.left == self.id:  # alone: nobody to tell
             self.member = False
             ctx.stop()

@@ -102,7 +102,7 @@ DIGESTS = {
     "gapowner-crowd-constant": "50229bc014c11853c1b9f7550cf63a51d118378ffa60ea57a2a0d665e419586c",
     "gapowner-crowd-uniform": "c778cf67b3b8fc7d1d6d3872eaac13a27a62c5318b27e0318ce48aea58704788",
     "gapowner-exponential-fifo": "4a96207e7a426f014e4c611ed36fefd68a1851a2a1aaed33aa959d7cd1ad3168",
-    "gapowner-loss-duplication": "0b71fa83751981a8b671bd06f848bfdf15080e2654a6b4c17c06262192d29565",
+    "gapowner-loss-duplication": "870b4a7b8b24e8020ead265cbe310bf45c94a16ab4cfc269c8fc1518455d2c1d",
     "gapowner-max-events": "5d8e8e991089d4eedbd2a3fa40eb50e77c7a218e89270bb0f473eea00176e284",
     "gapowner-pareto-links-delays": "a03e5edf153fb3e83ab565d7e43c2e8480191b0570d5a0be0abc51ac9dd5bfb3",
     "gapowner-unchecked": "eb1fb69272ab9b42f917d76264a9df547d71373033030bdcdf9dbe17c2ad0a25",
@@ -111,7 +111,7 @@ DIGESTS = {
     "lost": "3e38b1e36838f9924c3b922e63d4e748941f383500a480d02031d556034957ff",
     "own-view": "88accdab490ce72e87be71464ff090c363d454dd254259380d25588dda60a8d7",
     "rearm": "076a2f368d8161477cd0a7218d8c5c1d0304f698a8b241884ae4a562d2d858bf",
-    "timer-join": "782e8cada24a5f594c061e327d616d6f9769728954236a300d06e3dac495ea6a",
+    "timer-join": "1e594508f27106ecd823eb6c5d7141974ff8077ab859c32e0fd17b68e935ca80",
 }
 
 
