@@ -318,11 +318,13 @@ def _shape(arrow: Arrow, column, y: dict[int, float], bottom: float, colour: dic
     elif in_flight:
         end = (column[msg.dst], bottom)
         times = f"t={_t(send.time)}→{_t(send.arrive)}, in flight"
-    else:  # lost: no such node
+    else:  # lost: no such node, or the network lost it
         end = (start[0] + 40, start[1] + 10)
-        times = "lost"
+        times = {"lost": "LOST", "partitioned": "LOST: partition"}.get(send.fault or "", "lost")
     stroke = OVERTAKE if arrow.overtakes else colour.get(msg.kind, "#000000")
     words = f"{msg.describe()} {times}"
+    if send.fault == "duplicated":
+        words += " (DUPLICATED)"
     if arrow.overtakes:
         words += " overtakes " + ", ".join(f"#{s}" for s in arrow.overtakes)
     dash = "6 4" if deliver is None else None
@@ -415,6 +417,10 @@ def _note(e: Event, crash: Violation | None = None) -> str:
         what = f"{e.node} starts joining"
     elif e.kind == "deliver":
         what = f"{e.node} ← {e.message.src} {e.message.kind}"
+    elif e.kind in ("leave", "crash"):
+        what = f"{e.node} {'LEAVES' if e.kind == 'leave' else 'CRASHES'}"
+    elif e.kind == "drop":
+        what = f"{e.node} (gone) loses {e.message.kind} from {e.message.src}"
     else:
         what = f"{e.node} timer {e.timer}"
     change = ", ".join(f"{f} {_v(old)}→{_v(new)}" for f, old, new in e.changes)

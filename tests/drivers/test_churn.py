@@ -200,3 +200,13 @@ def test_every_committed_trace_replays_exactly():
 def test_impossible_churn_and_faults_are_refused(make, words):
     with pytest.raises((TypeError, ValueError), match=words):
         make()
+
+
+def test_sequence_diagrams_name_leaves_crashes_and_lost_or_duplicated_messages():
+    from dhtea.show.sequence import sequence_diagram
+
+    scenario = Scenario(ring=(1, 3, 5), joins=JoinSchedule([Join(2, 0, 1)]), churn=[Leave(3, 0), Crash(5, 2)],
+                        network=Network(fates=["lose", "duplicate"]))
+    result = simulate("classic", scenario)
+    svg = sequence_diagram(scenario, result.events, result.violations)
+    assert "3 LEAVES" in svg and "5 CRASHES" in svg and "LOST" in svg and "DUPLICATED" in svg
