@@ -166,11 +166,15 @@ def pointers_mutual(ring: RingView, nodes: Iterable[int]) -> Iterator[Finding]:
             continue
         right = ring.get(view.right)
         if right is None or not right.live_member or right.left != n:
-            back = "not a member" if right is None or not right.member else (
-                f"a node that has {right.gone}" if right.gone is not None else f"its left is {_name(right.left)}")
+            if right is None or not right.member:
+                why = "that is not a member"
+            elif right.gone is not None:
+                why = f"that node has {right.gone}"
+            else:
+                why = f"{view.right}'s left is {_name(right.left)}"
             yield Finding(
                 (n,) if view.right is None else (n, view.right),
-                f"member {n}'s right is {_name(view.right)}, but that is {back}",
+                f"member {n}'s right is {_name(view.right)}, but {why}",
             )
 
 

@@ -106,3 +106,12 @@ def test_violations_name_invariant_nodes_event_and_time():
     v = result.violations[0]
     assert (v.invariant, v.nodes, v.event, v.time) == ("ring-order", (1, 60, 49), 9, 4.0)
     assert result.events[v.event].kind == "deliver" and result.events[v.event].node == 1
+
+
+def test_pointers_mutual_says_whose_pointer_disagrees():
+    from invariants.ring import pointers_mutual
+    ring = ring_of(member(1, 3, 2), member(2, 3, 3), member(3, 2, 1))
+    messages = [f.message for f in pointers_mutual.check(ring, [1, 2, 3])]
+    assert "member 1's right is 2, but 2's left is 3" in messages
+    lone = ring_of(member(1, 1, 2), NodeView(2))
+    assert [f.message for f in pointers_mutual.check(lone, [1])] == ["member 1's right is 2, but that is not a member"]
