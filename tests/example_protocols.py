@@ -164,3 +164,12 @@ class Dice(GapOwner):
     def on_connect(self, ctx, msg):
         if ctx.rng.random() < 2:
             super().on_connect(ctx, msg)
+
+
+class Unguarded(GapOwner):
+    """Applies every CHANGE_NEIGHBOUR it receives: correct when each message
+    arrives once, but a late copy undoes a later change (ring-order)."""
+
+    def on_change_neighbour(self, ctx, msg):
+        self.left = msg["joiner"]
+        ctx.send(self.left, "NEW_NEIGHBOUR", side="right")

@@ -10,11 +10,16 @@ are fitted in between; an order that needs a timer to fire before an earlier
 deadline cannot be replayed (`NotReplayable`). A `progress` lasso is replayed
 up to one turn of its cycle, with `max_events` set so the run stops there.
 A message the explorer lost is scripted as lost when sent (`Network.fates`).
+A message it duplicated is scripted as duplicated when sent; the simulator
+sends the copy with its link's latency, so the copy's link gets a `Constant`
+latency that makes it arrive at its step (every message's own delay is
+scripted, so nothing else reads those latencies). Two copies on one link that
+need different latencies cannot be replayed.
 """
 
 from __future__ import annotations
 
-from dhtea.core.network import Network
+from dhtea.core.network import Constant, LinkLatency, Network
 from dhtea.core.node import CancelTimer, Send, SetTimer
 from dhtea.core.scenario import Join, JoinSchedule, Scenario
 from dhtea.core.trace import RunResult
@@ -35,6 +40,8 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
     waiting: dict[object, list[tuple[int, float]]] = {}  # message -> [(send index, send time)], oldest first
     delays: dict[int, float] = {}
     lost: set[int] = set()  # send indexes the network loses
+    doubled: set[int] = set()  # send indexes the network duplicates
+    gaps: dict[tuple[int, int], float] = {}  # (src, dst) -> the latency of its copies
     sent = 0
     join_at = {j: 0.0 for j, _ in explorer.joins}
 
@@ -59,6 +66,15 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
             lost.add(index)
             state, _, _ = explorer.step(state, step)
             continue
+        if step.kind == "duplicate":  # duplicated when sent: the copy is delivered after the first
+            sends = [(i, t) for i, t in waiting[step.message] if i >= 0 and i not in doubled]
+            if not sends:
+                raise NotReplayable("this order duplicates a message again; the simulator duplicates a send once")
+            index, sent_at = sends[0]
+            doubled.add(index)
+            waiting[step.message].append((~index, sent_at))  # ~index: the copy of send `index`
+            state, _, _ = explorer.step(state, step)
+            continue
         soonest = min(deadlines.values(), default=float("inf"))
         if step.kind == "timer":
             at = deadlines.pop((step.node, step.timer))
@@ -74,7 +90,10 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
         now = at
         if step.kind == "deliver":
             index, sent_at = waiting[step.message].pop(0)
-            delays[index] = now - sent_at
+            if index >= 0:
+                delays[index] = now - sent_at
+            else:
+                _copy_gap(gaps, step.message, now - sent_at)
         elif step.kind == "join":
             join_at[step.node] = now
         state, _, effects = explorer.step(state, step)
@@ -82,15 +101,29 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
         post(effects, step.node, now)
     for pending in waiting.values():  # still in flight at the end: arrives after it
         for index, sent_at in pending:
-            delays[index] = now + 1 - sent_at
+            if index >= 0:
+                delays[index] = now + 1 - sent_at
+    for message, pending in waiting.items():  # a copy still in flight must arrive after the end
+        for index, sent_at in pending:
+            if index < 0 and sent_at + gaps.setdefault((message.src, message.dst), now + 1) <= now:
+                raise NotReplayable(f"a copy from {message.src} to {message.dst} would arrive before the end")
     scripted = [delays.get(i, 1.0) for i in range(sent)]
-    while scripted and scripted[-1] == 1.0:  # the default latency: no need to script it
+    while scripted and scripted[-1] == 1.0 and not gaps:  # the default latency: no need to script it
         scripted.pop()
     joins = JoinSchedule(Join(j, join_at[j], b) for j, b in explorer.joins)
     options = {"max_events": events} if found.cycle else {}
-    fates = tuple("lose" if i in lost else "deliver" for i in range(max(lost) + 1)) if lost else ()
-    network = Network(delays=tuple(scripted), fates=fates)
+    faulty = lost | doubled
+    fates = tuple("lose" if i in lost else "duplicate" if i in doubled else "deliver"
+                  for i in range(max(faulty) + 1)) if faulty else ()
+    links = tuple(LinkLatency(src, dst, Constant(gap)) for (src, dst), gap in sorted(gaps.items()))
+    network = Network(delays=tuple(scripted), fates=fates, links=links)
     return Scenario(ring=explorer.ring, joins=joins, network=network, seed=0, **options)
+
+
+def _copy_gap(gaps: dict[tuple[int, int], float], message, gap: float) -> None:
+    link = (message.src, message.dst)
+    if gaps.setdefault(link, gap) != gap:
+        raise NotReplayable(f"two copies from {message.src} to {message.dst} need different latencies")
 
 
 def reproduce(explorer: Explorer, found: Found) -> RunResult:

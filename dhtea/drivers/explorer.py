@@ -4,7 +4,9 @@ A state is every node's state, the multiset of messages in flight and the set
 of pending timers (plus, when joins may start at any point, the joins not
 started yet). From a state, every message in flight may be delivered next and
 every pending timer may fire next (and, with `max_losses`, the network may lose
-any message in flight, up to that many in all): time is abstracted away, as in an
+any message in flight, up to that many in all; with `max_duplicates`, it may
+deliver any message in flight twice: a second copy joins the messages in
+flight, up to that many copies in all): time is abstracted away, as in an
 asynchronous network, so the explorer covers every order the simulator could
 produce with any latencies (the network is not FIFO) and timers treated as
 firing after any delay. Handlers must not branch on `ctx.now` or `ctx.rng`:
@@ -58,7 +60,8 @@ _NO_RANDOM = _NoRandom()
 class Step:
     """One transition: `join` (node starts joining through `bootstrap`),
     `deliver` (`message` reaches `node`), `timer` (`node`'s `timer` fires) or
-    `lose` (the network loses `message`, on its way to `node`)."""
+    `lose` (the network loses `message`, on its way to `node`) or `duplicate`
+    (the network will deliver `message` to `node` twice)."""
 
     kind: str
     node: int
@@ -71,8 +74,9 @@ class Step:
             return f"{self.message.src} -> {self.node} {self.message.describe()}"
         if self.kind == "timer":
             return f"{self.node} timer {self.timer}"
-        if self.kind == "lose":
-            return f"{self.message.src} -> {self.node} {self.message.describe()} lost"
+        if self.kind in ("lose", "duplicate"):
+            what = "lost" if self.kind == "lose" else "duplicated"
+            return f"{self.message.src} -> {self.node} {self.message.describe()} {what}"
         return f"{self.node} joins via {self.bootstrap}"
 
 
@@ -113,9 +117,9 @@ class Exploration:
 
 
 class _State:
-    __slots__ = ("nodes", "snaps", "views", "inflight", "timers", "pending", "key", "depth", "lost")
+    __slots__ = ("nodes", "snaps", "views", "inflight", "timers", "pending", "key", "depth", "lost", "copies")
 
-    def __init__(self, nodes, snaps, views, inflight, timers, pending, depth, lost=0):
+    def __init__(self, nodes, snaps, views, inflight, timers, pending, depth, lost=0, copies=0):
         self.nodes = nodes
         self.snaps = snaps  # each node's snapshot, kept so a step recomputes only its own
         self.views = views
@@ -124,7 +128,8 @@ class _State:
         self.pending = pending
         self.depth = depth
         self.lost = lost  # messages lost so far (bounded by max_losses)
-        self.key = (snaps, inflight, timers, pending, lost)
+        self.copies = copies  # messages duplicated so far (bounded by max_duplicates)
+        self.key = (snaps, inflight, timers, pending, lost, copies)
 
 
 class _Halt(Exception):
@@ -149,6 +154,7 @@ class Explorer:
         want: Iterable[str] | None = None,
         progress: bool = True,
         max_losses: int = 0,
+        max_duplicates: int = 0,
     ) -> None:
         self.cls = protocol
         self.ring = tuple(sorted(ring))
@@ -164,6 +170,7 @@ class Explorer:
         self.want = None if want is None else frozenset(want)
         self.progress = progress
         self.max_losses = max_losses
+        self.max_duplicates = max_duplicates
         self._messages: dict[Message, Message] = {}  # one object per distinct message
         self._order: dict[Message, tuple] = {}
         self._verdicts: dict[tuple, tuple | None] = {}
@@ -206,11 +213,11 @@ class Explorer:
             if msg is not last:  # equal copies lead to the same state
                 steps.append(Step("deliver", msg.dst, msg))
                 last = msg
-        if state.lost < self.max_losses:
+        for kind, allowed in (("lose", state.lost < self.max_losses), ("duplicate", state.copies < self.max_duplicates)):
             last = None
-            for msg in state.inflight:
+            for msg in state.inflight if allowed else ():
                 if msg is not last:
-                    steps.append(Step("lose", msg.dst, msg))
+                    steps.append(Step(kind, msg.dst, msg))
                     last = msg
         for node, name in state.timers:
             steps.append(Step("timer", node, timer=name))
@@ -223,6 +230,10 @@ class Explorer:
         effects the handler asked for (none if it raised: they are not done)."""
         if step.kind == "lose":
             return self._lose(state, step)
+        if step.kind == "duplicate":  # only the messages in flight change, and nothing comes to rest
+            inflight = tuple(sorted(state.inflight + (step.message,), key=self._sort_key))
+            return _State(state.nodes, state.snaps, state.views, inflight, state.timers, state.pending,
+                          state.depth + 1, state.lost, state.copies + 1), None, []
         i = self.index[step.node]
         node = clone(state.nodes[i])
         depth = state.depth if keep_depth else state.depth + 1
@@ -267,7 +278,7 @@ class Explorer:
             timers = tuple(sorted(timer_set))
         snap = snapshot(node)
         snaps = state.snaps if snap == state.snaps[i] else state.snaps[:i] + (snap,) + state.snaps[i + 1 :]
-        new = _State(nodes, snaps, views, inflight, timers, pending, depth, state.lost)
+        new = _State(nodes, snaps, views, inflight, timers, pending, depth, state.lost, state.copies)
         if crash is not None:
             text = f"node {step.node} raised {type(crash).__name__}: {crash}"
             return new, ("handler-error", (step.node,), text), effects
@@ -284,7 +295,7 @@ class Explorer:
         k = state.inflight.index(step.message)
         inflight = state.inflight[:k] + state.inflight[k + 1 :]
         new = _State(state.nodes, state.snaps, state.views, inflight, state.timers, state.pending, state.depth + 1,
-                     state.lost + 1)
+                     state.lost + 1, state.copies)
         violation = None
         if not inflight and not state.timers and not state.pending and self.at_rest:
             violation = self._first(self.at_rest, self._ring(new), self.ids)

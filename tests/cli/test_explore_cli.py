@@ -81,6 +81,22 @@ def test_losses_find_what_a_reliable_network_hides(tmp_path, capsys):
     assert main(["explore", "--protocol", "gapowner", "--ring", "1", "--joiners", "1", "--losses", "-1"]) == 2
 
 
+def test_duplicates_find_a_late_copy_bug_and_the_trace_replays_strictly(tmp_path, capsys):
+    argv = ["explore", "--protocol", "tests.example_protocols:Unguarded", "--ring", "2", "--joiners", "2",
+            "--out", str(tmp_path), "--quiet"]
+    assert main(argv) == 0
+    assert main([*argv, "--duplicates", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "up to 1 message(s) duplicated" in out and "ring-order" in out
+    (path,) = tmp_path.glob("*.trace.json")
+    assert read_trace(path).scenario.network.fates.count("duplicate") == 1
+    assert main(["replay", str(path), "--strict", "--quiet"]) == 0
+    assert main(["explore", "--protocol", "gapowner", "--ring", "1-2", "--joiners", "1-2", "--duplicates", "1",
+                 "--out", str(tmp_path / "clean"), "--quiet"]) == 0
+    assert main([*argv, "--duplicates", "-1"]) == 2
+    assert "--duplicates: expected a number" in capsys.readouterr().err
+
+
 def test_joins_at_any_point_over_two_workers(tmp_path, capsys):
     code = main(["explore", "--protocol", "gapowner", "--ring", "2", "--joiners", "2", "--joins", "any",
                  "--workers", "2", "--out", str(tmp_path)])

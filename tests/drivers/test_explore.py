@@ -15,7 +15,7 @@ from dhtea.drivers.explorer import ExploreError, Explorer, explore
 from dhtea.drivers.fingerprint import FingerprintError, clone, snapshot
 from dhtea.drivers.simulator import simulate
 from dhtea.protocols import Classic, GapOwner
-from tests.example_protocols import Dice, Forgetful, TimerJoin, WrapAround
+from tests.example_protocols import Dice, Forgetful, TimerJoin, Unguarded, WrapAround
 
 
 def test_classic_single_join_breaks_joins_complete_after_four_deliveries():
@@ -198,3 +198,32 @@ def test_lost_messages_are_choices_within_a_bound_and_replay_as_scripted_fates()
     assert run.signature == "joins-complete"
     assert run.scenario.network.fates.count("lose") == 1
     assert sum(e.fault == "lost" for e in run.events if e.kind == "send") == 1
+
+
+def test_duplicated_messages_are_choices_within_a_bound_and_replay_as_scripted_fates():
+    ring, joins = (0, 3), [(1, 0), (2, 0)]
+    assert explore(Unguarded, ring, joins).found == ()
+    ex = Explorer(Unguarded, ring, joins, max_duplicates=1)
+    found = ex.run().violation
+    assert found.invariant == "ring-order"
+    (twice,) = [s for s in found.steps if s.kind == "duplicate"]
+    assert twice.message.kind == "CHANGE_NEIGHBOUR"
+    delivered = [s.message for s in found.steps if s.kind == "deliver"]
+    assert delivered.count(twice.message) == 2
+    run = reproduce(ex, found)
+    assert run.signature == "ring-order"
+    assert run.scenario.network.fates.count("duplicate") == 1
+    assert sum(e.fault == "duplicated" for e in run.events if e.kind == "send") == 1
+    arrived = [(e.node, e.message) for e in run.events if e.kind == "deliver"]
+    assert arrived == [(s.node, s.message) for s in found.steps if s.kind == "deliver"]
+
+
+def test_gapowner_answers_copies_so_duplicates_find_nothing_and_the_simulator_agrees():
+    ring, joins = (0, 3), [(1, 0), (2, 0)]
+    e = explore(GapOwner, ring, joins, max_duplicates=2)
+    assert e.complete and e.found == ()
+    assert e.states > explore(GapOwner, ring, joins).states  # the copies were explored
+    schedule = JoinSchedule(Join(j, 0.0, b) for j, b in joins)
+    for seed in range(20):
+        run = simulate(GapOwner, Scenario(ring=ring, joins=schedule, network=Network(duplicate=0.5), seed=seed))
+        assert run.signature is None
