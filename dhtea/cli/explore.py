@@ -58,6 +58,8 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
                    help="the network may also lose up to K messages in each run (default 0)")
     p.add_argument("--duplicates", type=whole_number, default=0, metavar="K",
                    help="the network may also deliver up to K messages twice in each run (default 0)")
+    p.add_argument("--crashes", type=whole_number, default=0, metavar="K",
+                   help="up to K nodes may also crash-stop at any point in each run (default 0)")
     p.add_argument("--max-states", type=positive_int, metavar="N", help="stop after N states in all")
     p.add_argument("--max-depth", type=positive_int, metavar="D", help="explore at most D steps deep")
     p.add_argument("--workers", type=positive_int, default=1, metavar="N", help="processes to split scenarios over")
@@ -86,12 +88,13 @@ def cmd_explore(args: argparse.Namespace) -> int:
             return _error(f"unknown invariant {name!r} for --signature; known: {', '.join(sorted(known))}")
     if args.ring.start < 1:
         return _error("--ring: an initial ring has at least one member")
-    for option, value in (("--losses", args.losses), ("--duplicates", args.duplicates)):
+    for option, value in (("--losses", args.losses), ("--duplicates", args.duplicates), ("--crashes", args.crashes)):
         if value < 0:
-            return _error(f"{option}: expected a number of messages >= 0, got {value}")
+            return _error(f"{option}: expected a number >= 0, got {value}")
     wanted = [[name] for name in args.signature] if args.signature else [None]
     losses = f", up to {args.losses} message(s) lost" if args.losses else ""
     losses += f", up to {args.duplicates} message(s) duplicated" if args.duplicates else ""
+    losses += f", up to {args.crashes} crash(es)" if args.crashes else ""
     print(f"exploring {args.protocol}: rings of {_span(args.ring)} member(s), {_span(args.joiners)} joiner(s), "
           f"bootstraps {args.bootstraps}, joins at {args.joins}{losses}")
     results: list[ScopeResult] = []
@@ -105,7 +108,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
                     r = explore_scope(cls, members, joiners, bootstraps=args.bootstraps,
                                       relabel="none" if args.no_relabel else "auto", join_mode=args.joins,
                                       max_states=budget, max_depth=args.max_depth, want=want, workers=args.workers,
-                                      max_losses=args.losses, max_duplicates=args.duplicates)
+                                      max_losses=args.losses, max_duplicates=args.duplicates,
+                                      max_crashes=args.crashes)
                     if budget is not None:
                         budget -= r.states
                     results.append(r)
@@ -148,7 +152,7 @@ def _size(found: Found, exploration: Exploration) -> tuple[int, int, int]:
 
 def _report(args: argparse.Namespace, cls: type, found: Found, e: Exploration, style) -> None:
     explorer = Explorer(cls, e.ring, e.joins, join_mode=args.joins, max_losses=args.losses,
-                        max_duplicates=args.duplicates)
+                        max_duplicates=args.duplicates, max_crashes=args.crashes)
     what = f"with a cycle of {len(found.cycle)} step(s)" if found.cycle else ""
     print(f"\nshortest counterexample: {found.invariant} with {len(e.joins)} joiner(s), initial ring of "
           f"{len(e.ring)}, {found.deliveries} deliveries {what}".rstrip())

@@ -97,6 +97,7 @@ def explore_scope(
     want: Iterable[str] | None = None,
     max_losses: int = 0,
     max_duplicates: int = 0,
+    max_crashes: int = 0,
     workers: int = 1,
     on_exploration: Callable[[Exploration], None] | None = None,
 ) -> ScopeResult:
@@ -124,7 +125,7 @@ def explore_scope(
     todo = scenarios(members, joiners, bootstraps, rotation=reduction == "rotation")
     invariants = tuple(invariants)
     options = {"invariants": invariants, "join_mode": join_mode, "max_depth": max_depth, "max_losses": max_losses,
-               "max_duplicates": max_duplicates,
+               "max_duplicates": max_duplicates, "max_crashes": max_crashes,
                "want": None if want is None else tuple(want)}
     explorations: list[Exploration] = []
     spec = protocol_name(cls)

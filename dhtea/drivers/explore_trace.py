@@ -14,14 +14,15 @@ A message it duplicated is scripted as duplicated when sent; the simulator
 sends the copy with its link's latency, so the copy's link gets a `Constant`
 latency that makes it arrive at its step (every message's own delay is
 scripted, so nothing else reads those latencies). Two copies on one link that
-need different latencies cannot be replayed.
+need different latencies cannot be replayed. A node the explorer crashed is
+scripted as a `Crash` at its step's time (messages to it arrive after the end).
 """
 
 from __future__ import annotations
 
 from dhtea.core.network import Constant, LinkLatency, Network
 from dhtea.core.node import CancelTimer, Send, SetTimer
-from dhtea.core.scenario import Join, JoinSchedule, Scenario
+from dhtea.core.scenario import Crash, Join, JoinSchedule, Scenario
 from dhtea.core.trace import RunResult
 from dhtea.drivers.explorer import Explorer, Found
 from dhtea.drivers.simulator import simulate
@@ -42,6 +43,8 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
     lost: set[int] = set()  # send indexes the network loses
     doubled: set[int] = set()  # send indexes the network duplicates
     gaps: dict[tuple[int, int], float] = {}  # (src, dst) -> the latency of its copies
+    crashes: list[Crash] = []
+    started = {step.node for step, _ in joined}
     sent = 0
     join_at = {j: 0.0 for j, _ in explorer.joins}
 
@@ -96,6 +99,11 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
                 _copy_gap(gaps, step.message, now - sent_at)
         elif step.kind == "join":
             join_at[step.node] = now
+            started.add(step.node)
+        elif step.kind == "crash":  # its timers never fire, and what is on its way to it is lost
+            crashes.append(Crash(step.node, now))
+            for key in [k for k in deadlines if k[0] == step.node]:
+                del deadlines[key]
         state, _, effects = explorer.step(state, step)
         events += 1 + sum(isinstance(e, Send) for e in effects)
         post(effects, step.node, now)
@@ -110,6 +118,9 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
     scripted = [delays.get(i, 1.0) for i in range(sent)]
     while scripted and scripted[-1] == 1.0 and not gaps:  # the default latency: no need to script it
         scripted.pop()
+    for op in crashes:  # a joiner that crashed before it started: its join comes after (and never starts)
+        if op.node in join_at and op.node not in started:
+            join_at[op.node] = now + 1
     joins = JoinSchedule(Join(j, join_at[j], b) for j, b in explorer.joins)
     options = {"max_events": events} if found.cycle else {}
     faulty = lost | doubled
@@ -117,7 +128,7 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
                   for i in range(max(faulty) + 1)) if faulty else ()
     links = tuple(LinkLatency(src, dst, Constant(gap)) for (src, dst), gap in sorted(gaps.items()))
     network = Network(delays=tuple(scripted), fates=fates, links=links)
-    return Scenario(ring=explorer.ring, joins=joins, network=network, seed=0, **options)
+    return Scenario(ring=explorer.ring, joins=joins, network=network, seed=0, churn=crashes, **options)
 
 
 def _copy_gap(gaps: dict[tuple[int, int], float], message, gap: float) -> None:

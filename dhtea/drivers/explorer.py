@@ -6,7 +6,9 @@ started yet). From a state, every message in flight may be delivered next and
 every pending timer may fire next (and, with `max_losses`, the network may lose
 any message in flight, up to that many in all; with `max_duplicates`, it may
 deliver any message in flight twice: a second copy joins the messages in
-flight, up to that many copies in all): time is abstracted away, as in an
+flight, up to that many copies in all; with `max_crashes`, any node may
+crash-stop, up to that many in all: its view is frozen as crashed, messages to
+it are lost and its timers never fire): time is abstracted away, as in an
 asynchronous network, so the explorer covers every order the simulator could
 produce with any latencies (the network is not FIFO) and timers treated as
 firing after any delay. Handlers must not branch on `ctx.now` or `ctx.rng`:
@@ -61,7 +63,8 @@ class Step:
     """One transition: `join` (node starts joining through `bootstrap`),
     `deliver` (`message` reaches `node`), `timer` (`node`'s `timer` fires) or
     `lose` (the network loses `message`, on its way to `node`) or `duplicate`
-    (the network will deliver `message` to `node` twice)."""
+    (the network will deliver `message` to `node` twice) or `crash` (`node`
+    crash-stops)."""
 
     kind: str
     node: int
@@ -74,6 +77,8 @@ class Step:
             return f"{self.message.src} -> {self.node} {self.message.describe()}"
         if self.kind == "timer":
             return f"{self.node} timer {self.timer}"
+        if self.kind == "crash":
+            return f"{self.node} crashes"
         if self.kind in ("lose", "duplicate"):
             what = "lost" if self.kind == "lose" else "duplicated"
             return f"{self.message.src} -> {self.node} {self.message.describe()} {what}"
@@ -117,9 +122,9 @@ class Exploration:
 
 
 class _State:
-    __slots__ = ("nodes", "snaps", "views", "inflight", "timers", "pending", "key", "depth", "lost", "copies")
+    __slots__ = ("nodes", "snaps", "views", "inflight", "timers", "pending", "key", "depth", "lost", "copies", "down")
 
-    def __init__(self, nodes, snaps, views, inflight, timers, pending, depth, lost=0, copies=0):
+    def __init__(self, nodes, snaps, views, inflight, timers, pending, depth, lost=0, copies=0, down=()):
         self.nodes = nodes
         self.snaps = snaps  # each node's snapshot, kept so a step recomputes only its own
         self.views = views
@@ -129,7 +134,8 @@ class _State:
         self.depth = depth
         self.lost = lost  # messages lost so far (bounded by max_losses)
         self.copies = copies  # messages duplicated so far (bounded by max_duplicates)
-        self.key = (snaps, inflight, timers, pending, lost, copies)
+        self.down = down  # the nodes that crashed (bounded by max_crashes), sorted
+        self.key = (snaps, inflight, timers, pending, lost, copies, down)
 
 
 class _Halt(Exception):
@@ -155,6 +161,7 @@ class Explorer:
         progress: bool = True,
         max_losses: int = 0,
         max_duplicates: int = 0,
+        max_crashes: int = 0,
     ) -> None:
         self.cls = protocol
         self.ring = tuple(sorted(ring))
@@ -171,6 +178,7 @@ class Explorer:
         self.progress = progress
         self.max_losses = max_losses
         self.max_duplicates = max_duplicates
+        self.max_crashes = max_crashes
         self._messages: dict[Message, Message] = {}  # one object per distinct message
         self._order: dict[Message, tuple] = {}
         self._verdicts: dict[tuple, tuple | None] = {}
@@ -223,6 +231,8 @@ class Explorer:
             steps.append(Step("timer", node, timer=name))
         for j, b in state.pending:
             steps.append(Step("join", j, bootstrap=b))
+        if len(state.down) < self.max_crashes:
+            steps.extend(Step("crash", n) for n in self.ids if n not in state.down)
         return steps
 
     def step(self, state: _State, step: Step, keep_depth: bool = False):
@@ -233,7 +243,9 @@ class Explorer:
         if step.kind == "duplicate":  # only the messages in flight change, and nothing comes to rest
             inflight = tuple(sorted(state.inflight + (step.message,), key=self._sort_key))
             return _State(state.nodes, state.snaps, state.views, inflight, state.timers, state.pending,
-                          state.depth + 1, state.lost, state.copies + 1), None, []
+                          state.depth + 1, state.lost, state.copies + 1, state.down), None, []
+        if step.kind == "crash":
+            return self._crash(state, step)
         i = self.index[step.node]
         node = clone(state.nodes[i])
         depth = state.depth if keep_depth else state.depth + 1
@@ -267,7 +279,8 @@ class Explorer:
             timer_set = set(timers)
             for effect in effects:
                 if isinstance(effect, Send):
-                    if effect.message.dst in self.index:  # to a node outside the run: lost
+                    dst = effect.message.dst
+                    if dst in self.index and dst not in state.down:  # to a node outside the run, or crashed: lost
                         added.append(self._intern(effect.message))
                 elif isinstance(effect, SetTimer):
                     timer_set.add((step.node, effect.name))
@@ -278,7 +291,7 @@ class Explorer:
             timers = tuple(sorted(timer_set))
         snap = snapshot(node)
         snaps = state.snaps if snap == state.snaps[i] else state.snaps[:i] + (snap,) + state.snaps[i + 1 :]
-        new = _State(nodes, snaps, views, inflight, timers, pending, depth, state.lost, state.copies)
+        new = _State(nodes, snaps, views, inflight, timers, pending, depth, state.lost, state.copies, state.down)
         if crash is not None:
             text = f"node {step.node} raised {type(crash).__name__}: {crash}"
             return new, ("handler-error", (step.node,), text), effects
@@ -295,9 +308,29 @@ class Explorer:
         k = state.inflight.index(step.message)
         inflight = state.inflight[:k] + state.inflight[k + 1 :]
         new = _State(state.nodes, state.snaps, state.views, inflight, state.timers, state.pending, state.depth + 1,
-                     state.lost + 1, state.copies)
+                     state.lost + 1, state.copies, state.down)
         violation = None
         if not inflight and not state.timers and not state.pending and self.at_rest:
+            violation = self._first(self.at_rest, self._ring(new), self.ids)
+        return new, violation, []
+
+    def _crash(self, state: _State, step: Step):
+        """`step.node` crash-stops: its view is frozen as crashed, what is on its way to it is lost."""
+        n = step.node
+        i = self.index[n]
+        before = state.views[i]
+        after = attrs.evolve(before, gone="crashed")
+        views = state.views[:i] + (after,) + state.views[i + 1 :]
+        inflight = tuple(m for m in state.inflight if m.dst != n)
+        timers = tuple(t for t in state.timers if t[0] != n)
+        pending = tuple(p for p in state.pending if p[0] != n)
+        down = tuple(sorted(state.down + (n,)))
+        new = _State(state.nodes, state.snaps, views, inflight, timers, pending, state.depth + 1, state.lost,
+                     state.copies, down)
+        violation = None
+        if self.safety:
+            violation = self._check(new, n, before.member and before.gone is None)
+        if violation is None and not inflight and not timers and not pending and self.at_rest:
             violation = self._first(self.at_rest, self._ring(new), self.ids)
         return new, violation, []
 

@@ -94,7 +94,7 @@ def test_duplicates_find_a_late_copy_bug_and_the_trace_replays_strictly(tmp_path
     assert main(["explore", "--protocol", "gapowner", "--ring", "1-2", "--joiners", "1-2", "--duplicates", "1",
                  "--out", str(tmp_path / "clean"), "--quiet"]) == 0
     assert main([*argv, "--duplicates", "-1"]) == 2
-    assert "--duplicates: expected a number" in capsys.readouterr().err
+    assert "--duplicates: expected a number >= 0" in capsys.readouterr().err
 
 
 def test_joins_at_any_point_over_two_workers(tmp_path, capsys):
@@ -102,3 +102,14 @@ def test_joins_at_any_point_over_two_workers(tmp_path, capsys):
                  "--workers", "2", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0 and "joins at any" in out and "no violation in this scope (complete)" in out
+
+
+def test_crashes_find_what_gapowner_does_not_claim_and_the_trace_replays_strictly(tmp_path, capsys):
+    code = main(["explore", "--protocol", "gapowner", "--ring", "2", "--joiners", "1", "--crashes", "1",
+                 "--signature", "joins-complete", "--out", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 1 and "up to 1 crash(es)" in out and "joins-complete" in out
+    (path,) = tmp_path.glob("*.trace.json")
+    assert [op.kind for op in read_trace(path).scenario.churn] == ["crash"]
+    assert main(["replay", str(path), "--strict", "--quiet"]) == 0
+    assert main(["explore", "--protocol", "gapowner", "--ring", "1", "--joiners", "1", "--crashes", "-1"]) == 2

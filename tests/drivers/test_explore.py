@@ -227,3 +227,19 @@ def test_gapowner_answers_copies_so_duplicates_find_nothing_and_the_simulator_ag
     for seed in range(20):
         run = simulate(GapOwner, Scenario(ring=ring, joins=schedule, network=Network(duplicate=0.5), seed=seed))
         assert run.signature is None
+
+
+def test_crashes_are_choices_within_a_bound_and_replay_as_scripted_crashes():
+    ring, joins = (0, 3), [(1, 0), (2, 3)]
+    wanted = ("joins-complete", "departed-unlinked")
+    ex = Explorer(GapOwner, ring, joins, max_crashes=1, want=wanted, progress=False)
+    e = ex.run()
+    assert e.complete and sorted(f.invariant for f in e.found) == sorted(wanted)
+    for found in e.found:
+        (crash,) = [s for s in found.steps if s.kind == "crash"]
+        run = reproduce(ex, found)
+        assert run.signature == found.invariant
+        assert [(op.kind, op.node) for op in run.scenario.churn] == [("crash", crash.node)]
+        arrived = [(x.node, x.message) for x in run.events if x.kind == "deliver"]
+        assert arrived == [(s.node, s.message) for s in found.steps if s.kind == "deliver"]
+    assert len(explore(GapOwner, ring, joins, max_crashes=2).violation.steps) > len(joins)
