@@ -34,7 +34,7 @@ def _freeze(name: str, value: Any) -> Hashable:
     if isinstance(value, dict):
         return ("dict",) + tuple(sorted((_freeze(name, k), _freeze(name, v)) for k, v in value.items()))  # type: ignore[type-var]
     try:
-        hash(value)
+        hash(value)  # determinism-ok: only asks whether the value is hashable
     except TypeError:
         raise FingerprintError(
             f"attribute {name!r} holds a {type(value).__name__}, which has no stable value; "
