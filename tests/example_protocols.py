@@ -173,3 +173,31 @@ class Unguarded(GapOwner):
     def on_change_neighbour(self, ctx, msg):
         self.left = msg["joiner"]
         ctx.send(self.left, "NEW_NEIGHBOUR", side="right")
+
+
+class NoLeave(GapOwner):
+    """gapowner without a graceful leave: a real node stopped by SIGTERM just stops."""
+
+    on_leave = RingNode.on_leave
+
+
+class Clock(RingNode):
+    """Records the protocol clock at its join and when its timer of 2 units fires."""
+
+    kinds = ("TICK",)
+
+    def on_join(self, ctx, bootstrap):
+        self.busy = True
+        self.times = [ctx.now]
+        ctx.set_timer("tick", 2)
+
+    def on_timer(self, ctx, name):
+        self.times.append(ctx.now)
+        self.busy = False
+
+
+class Lingering(GapOwner):
+    """gapowner whose leave never finishes: a real node waits out its grace time."""
+
+    def on_leave(self, ctx):
+        self.leaving = True

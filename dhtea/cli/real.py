@@ -65,16 +65,36 @@ def _time(text: str) -> float:
 
 
 
+def _time_unit(text: str) -> float:
+    try:
+        value = float(text)
+        if not 1e-6 <= value <= 10:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds per time unit, from 0.000001 to 10, got {text!r}") from None
+    return value
+
+
 def _faults(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drop", type=_probability, default=0.0, metavar="P", help="drop each outgoing datagram with probability P")
     p.add_argument("--delay", type=_delay, default=(0.0, 0.0), metavar="P:MAX",
                    help="delay each outgoing datagram with probability P by up to MAX seconds")
+    p.add_argument("--dup", type=_probability, default=0.0, metavar="P",
+                   help="send each outgoing datagram twice with probability P")
     p.add_argument("--fault-seed", type=whole_number, default=0, metavar="S", help="seed of the fault injection (default 0)")
+
+
+def _timing(p: argparse.ArgumentParser) -> None:
+    from dhtea.real.udp import DEFAULT_TIME_UNIT
+
+    p.add_argument("--time-unit", type=_time_unit, default=DEFAULT_TIME_UNIT, metavar="SECS",
+                   help="seconds of wall time per protocol time unit, i.e. per simulated message latency: "
+                        f"scales the protocol's timers and clock (default {DEFAULT_TIME_UNIT:g})")
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     """Add this module's subcommands to `sub`; return {name: handler}."""
-    p = sub.add_parser("node", help="run one node of a protocol over UDP (stop it with Ctrl-C)")
+    p = sub.add_parser("node", help="run one node of a protocol over UDP (Ctrl-C or SIGTERM: it leaves the ring, then stops)")
     p.add_argument("--protocol", required=True, help="classic, gapowner, or module:Class")
     p.add_argument("--bind", required=True, metavar="HOST:PORT", help="where this node listens, e.g. 127.0.0.1:9001")
     where = p.add_mutually_exclusive_group()
@@ -91,6 +111,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     p.add_argument("--quiet", action="store_true", help="no status lines on stderr")
     p.add_argument("--socket-fd", type=whole_number, help=argparse.SUPPRESS)  # a bound socket handed over by `dhtea cluster`
     p.add_argument("--parent", type=whole_number, help=argparse.SUPPRESS)  # stop when this process exits
+    p.add_argument("--leave-grace", type=_seconds, default=None, metavar="SECS",
+                   help="on SIGTERM or Ctrl-C, serve this long at most while leaving the ring (default 5)")
+    _timing(p)
     _faults(p)
 
     p = sub.add_parser("cluster", help="run N node processes on loopback, then check the merged logs")
@@ -113,7 +136,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
 
 def cmd_node(args: argparse.Namespace) -> int:
     from dhtea.protocols import load_protocol
-    from dhtea.real.udp import Faults, NodeConfig, NodeError, bind_socket, run_node
+    from dhtea.real.udp import DEFAULT_LEAVE_GRACE, Faults, NodeConfig, NodeError, bind_socket, run_node
     from dhtea.real.wire import node_id, parse_address
 
     sock = None
@@ -151,8 +174,10 @@ def cmd_node(args: argparse.Namespace) -> int:
                 raise NodeError(f"--peer {text}: give the node's id, as ID@HOST:PORT")
             peers.append((n, a))
         drop, (delay, delay_max) = args.drop, args.delay
+        grace = DEFAULT_LEAVE_GRACE if args.leave_grace is None else args.leave_grace
         config = NodeConfig(cls, me, bind, ring, bootstrap, args.epoch, args.seed,
-                            Faults(drop, delay, delay_max, args.fault_seed), tuple(peers))
+                            Faults(drop, delay, delay_max, args.fault_seed, args.dup), tuple(peers),
+                            args.time_unit, grace)
         log = args.log or f"node-{bind[1]}.jsonl"
         result = run_node(config, sock=sock, log_path=log, hold=args.hold, parent=args.parent, quiet=args.quiet)
         sock = None  # run_node closed it

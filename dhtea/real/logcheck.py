@@ -23,6 +23,19 @@ every deliver it finds before its send (`clock skew`) so that this shows. Ties
 (same t, rare) are broken by node id, which is not causal. The at-rest checks
 read the state at the end of the logs: meaningful when the run had settled.
 
+Churn: the logs say who left and who crashed. A `leave` event is a node
+beginning its graceful leave and the step that changes its `gone` to `"left"`
+the end of it; a `crash` event (a node stopped without finishing a leave) sets
+`gone` to `"crashed"`. A log without its final stats line is a node that was
+killed (`kill -9`, `dhtea cluster --crash`): it crash-stopped after its last
+logged event, and the checker adds that `crash` there. A departed node is then
+out of the ring for the invariants exactly as in simulation: the safety
+invariants allow pointers to it while they bridge its gap, and the eventual
+ones (`leaves-complete`, `departed-unlinked`, `joins-complete`,
+`pointers-mutual`, `locks-released`) are checked on the state at the end of
+the logs, which `dhtea cluster` reads once the run has settled. A violation
+names the churn and the injected faults before it, as in simulation.
+
 Times in the merged run are seconds since the run began, when its first node
 started (each header's `started`), so logs of nodes run by hand, whose epoch is
 0 and whose times are Unix times, read `t=0.031`, not `t=1.79611e+09`.
@@ -44,7 +57,7 @@ from dhtea.traces.schema import (FieldError, check_record, integer, list_of, map
                                  optional, record, text)
 from dhtea.traces.serial import EVENT_FIELDS, MAX_TEXT, NAME, NODE_ID, NODE_VIEW_FIELDS, event_from_dict
 from dhtea.show.timeline import format_event, format_violation
-from dhtea.core.trace import Event
+from dhtea.core.trace import CHURN_KINDS, Event, churn_before
 from dhtea.real.udp import LOG_FORMAT, LOG_VERSION
 from invariants import AT_REST, SAFETY, VIEW_FIELDS, Invariant, NodeView, RingView, Violation, valid_view_value, view_from_dict
 
@@ -149,7 +162,9 @@ HEADER_FIELDS = {
 #: An event line: a trace event whose times may be before the epoch, plus why a
 #: step failed or a send was lost.
 LOG_EVENT_FIELDS = {**EVENT_FIELDS, "t": number(), "arrive": optional(nullable(number())),
-                    "error": optional(nullable(text(MAX_TEXT))), "lost": optional(nullable(NAME))}
+                    "again": optional(nullable(number())),
+                    "error": optional(nullable(text(MAX_TEXT))), "lost": optional(nullable(NAME)),
+                    "why": optional(nullable(NAME))}
 
 
 def parse_event(obj: object, node: int, seq: int) -> tuple[Event, dict]:
@@ -175,7 +190,9 @@ def parse_event(obj: object, node: int, seq: int) -> tuple[Event, dict]:
         f, old, new = change
         if f not in VIEW_FIELDS or not (valid_view_value(f, old) and valid_view_value(f, new)):
             raise ValueError(f"bad change {list(change)!r:.60}")
-    return event, {k: obj[k] for k in ("error", "lost") if obj.get(k) is not None}
+    if event.kind == "send" and obj.get("lost") == "fault-drop" and event.fault is None:
+        event = attrs.evolve(event, fault="lost")  # logs written before sends said their fault
+    return event, {k: obj[k] for k in ("error", "lost", "why") if obj.get(k) is not None}
 
 
 def _stats(line: dict) -> dict:
@@ -300,6 +317,27 @@ def run_start(logs: Iterable[NodeLog]) -> float:
     return min(starts) if starts else min(log.epoch for log in logs)
 
 
+#: Why the checker adds a crash to a log: the node never wrote its final line.
+KILLED = "killed"
+
+
+def _killed_stream(log: NodeLog, start: float) -> list[tuple]:
+    """The crash-stop the checker adds after the last event of a node killed
+    before it could write its final stats line (none if it had departed)."""
+    if log.stats is not None:
+        return []
+    gone = log.initial.gone
+    for e in log.events:
+        for f, _, new in e.changes:
+            if f == "gone":
+                gone = new
+    if gone is not None:
+        return []
+    t = log.events[-1].time if log.events else (log.started or 0.0)
+    crash = Event(len(log.events), t, "crash", log.node, None, (("gone", None, "crashed"),))
+    return [(t + log.epoch - start, log.node, crash.seq, crash, {"why": KILLED}, log)]
+
+
 def check_logs(logs: Iterable[NodeLog], invariants: Iterable[Invariant] = SAFETY + AT_REST) -> Check:
     """Merge the logs of one run and check the invariants over the merged order."""
     logs = tuple(logs)
@@ -309,7 +347,7 @@ def check_logs(logs: Iterable[NodeLog], invariants: Iterable[Invariant] = SAFETY
     start = run_start(logs)
     ring = RingView((log.node for log in logs), (log.initial for log in logs))
     streams = [[(e.time + log.epoch - start, log.node, e.seq, e, x, log) for e, x in zip(log.events, log.extras)]
-               for log in logs]
+               + _killed_stream(log, start) for log in logs]
     violations: list[Violation] = []
     seen: set = set()
 
@@ -323,10 +361,15 @@ def check_logs(logs: Iterable[NodeLog], invariants: Iterable[Invariant] = SAFETY
     run(safety, tuple(sorted(ring.nodes)), -1, 0.0)
     merged: list[Event] = []
     lost: Counter = Counter()
+    why: dict[int, str] = {}
     for index, (t, node, _, e, extra, log) in enumerate(heapq.merge(*streams, key=lambda s: s[:3])):
-        merged.append(attrs.evolve(e, seq=index, time=t))
+        shift = log.epoch - start  # a send's times are on its node's clock, like its t
+        merged.append(attrs.evolve(e, seq=index, time=t, arrive=None if e.arrive is None else e.arrive + shift,
+                                   again=None if e.again is None else e.again + shift))
         if "lost" in extra:
             lost[str(extra["lost"])] += 1
+        if "why" in extra:
+            why[index] = str(extra["why"])
         if "error" in extra:
             violations.append(Violation("handler-error", (node,), f"node {node} raised {extra['error']}", index, t))
         if not e.changes:
@@ -342,10 +385,43 @@ def check_logs(logs: Iterable[NodeLog], invariants: Iterable[Invariant] = SAFETY
         run(safety, nodes, index, t)
     end_t = merged[-1].time if merged else 0.0
     run(at_rest, tuple(sorted(ring.nodes)), len(merged) - 1, end_t)
+    violations = [_with_churn(v, merged) for v in violations]
     merged, counts = _match_messages(merged)
     counts["lost"] = dict(lost)
     counts["dropped"] = sum((Counter(log.stats.get("dropped", {})) for log in logs if log.stats), Counter())
+    counts["churn"] = _churn(merged, why)
     return Check(logs[0].protocol, logs, tuple(merged), tuple(violations), ring, counts)
+
+
+def _with_churn(v: Violation, merged: list[Event]) -> Violation:
+    """The violation naming the churn and injected faults before it, as the simulator's do."""
+    note = churn_before(merged, v.event) if v.event >= 0 else ""
+    return attrs.evolve(v, message=f"{v.message} (after: {note})") if note else v
+
+
+@attrs.frozen
+class Departure:
+    """One node's churn in a merged run: when it began to leave (None for a
+    crash without a leave), when it was gone, how, and why it crashed."""
+
+    node: int
+    began: float | None
+    gone_at: float | None
+    how: str | None  # "left", "crashed", or None while still leaving at the end
+    why: str | None = None
+
+
+def _churn(merged: list[Event], why: dict[int, str]) -> tuple[Departure, ...]:
+    began: dict[int, float] = {}
+    out: dict[int, Departure] = {}
+    for e in merged:
+        if e.kind == "leave":
+            began.setdefault(e.node, e.time)
+            out.setdefault(e.node, Departure(e.node, e.time, None, None))
+        for f, _, new in e.changes:
+            if f == "gone" and new is not None:
+                out[e.node] = Departure(e.node, began.get(e.node), e.time, new, why.get(e.seq))
+    return tuple(sorted(out.values(), key=lambda d: (d.began if d.began is not None else d.gone_at, d.node)))
 
 
 def _match_messages(merged: list[Event]) -> tuple[list[Event], dict]:
@@ -354,10 +430,13 @@ def _match_messages(merged: list[Event]) -> tuple[list[Event], dict]:
     for e in merged:
         if e.kind == "send" and e.arrive is not None:
             m = e.message
-            sent.setdefault((m.src, m.dst, m.kind, m.data), deque()).append(e.seq)
+            copies = sent.setdefault((m.src, m.dst, m.kind, m.data), deque())
+            copies.append(e.seq)
+            if e.fault == "duplicated":  # sent twice: either copy may be the first to arrive
+                copies.append(e.seq)
     arrival: dict[int, float] = {}
     latencies: list[float] = []
-    outside = skewed = 0
+    outside = skewed = copies = 0
     for e in merged:
         if e.kind != "deliver":
             continue
@@ -367,14 +446,18 @@ def _match_messages(merged: list[Event]) -> tuple[list[Event], dict]:
             outside += 1
             continue
         s = queue.popleft()
-        arrival[s] = e.time
-        latencies.append(e.time - merged[s].arrive)
+        first = s not in arrival
+        arrival.setdefault(s, e.time)
+        latencies.append(e.time - (merged[s].arrive if first or merged[s].again is None else merged[s].again))
         skewed += merged[s].time > e.time
+        copies += not first
     out = [attrs.evolve(e, arrive=arrival.get(e.seq)) if e.kind == "send" else e for e in merged]
     counts = {
         "sends": sum(e.kind == "send" for e in merged),
         "delivered": len(arrival),
-        "in-flight": sum(len(q) for q in sent.values()),
+        "copies": copies,
+        "duplicated": sum(e.kind == "send" and e.fault == "duplicated" for e in merged),
+        "in-flight": sum(e.kind == "send" and e.arrive is not None and e.seq not in arrival for e in merged),
         "from-outside": outside,
         "out-of-order": skewed,
         "latency": (median(latencies), max(latencies)) if latencies else None,
@@ -407,11 +490,32 @@ def format_ring(ring: RingView, per_line: int = 6) -> list[str]:
         for i in range(0, len(text), per_line):
             chunk = " -> ".join(text[i:i + per_line])
             lines.append(("  " if i == 0 else "  -> ") + chunk)
-    others = [v for v in ring if not v.member]
+    others = [v for v in ring if not v.member and v.gone is None]
     if others:
-        lines.append("not members: " + ", ".join(f"{v.id} (left {v.left}, right {v.right}{', busy' if v.busy else ''})"
-                                                 for v in others))
+        lines.append("not members: " + ", ".join(f"{v.id} (left {v.left}, right {v.right}{', busy' if v.busy else ''}"
+                                                 f"{', leaving' if v.leaving else ''})" for v in others))
+    departed = sorted((v for v in ring if v.gone is not None), key=lambda v: v.id)
+    if departed:
+        lines.append("departed: " + ", ".join(f"{v.id} ({v.gone})" for v in departed))
     return lines
+
+
+_WHY = {
+    KILLED: "killed: its log has no final stats line",
+    "no-leave": "stopped: its protocol has no leave",
+    "not-a-member": "stopped before it was a member",
+    "leave-unfinished": "its leave did not finish within the grace time",
+    "interrupted-leave": "stopped again while leaving",
+}
+
+
+def _departure(d: Departure) -> str:
+    if d.how == "left":
+        return f"{d.node} left (began t={d.began:.3f}, done {_ms(d.gone_at - d.began)} later)"
+    if d.how is None:
+        return f"{d.node} began to leave at t={d.began:.3f} and never finished"
+    where = "" if d.began is None else f" while leaving (began t={d.began:.3f})"
+    return f"{d.node} crashed at t={d.gone_at:.3f}{where}" + (f" ({_WHY.get(d.why, d.why)})" if d.why else "")
 
 
 def summary(check: Check) -> list[str]:
@@ -425,7 +529,11 @@ def summary(check: Check) -> list[str]:
     lost = ", ".join(f"{k} {v}" for k, v in sorted(c["lost"].items()))
     lines.append(f"messages: {sends} sent{per_join}, {c['delivered']} delivered"
                  + (f", {c['in-flight']} never delivered" if c["in-flight"] else "")
-                 + (f", not sent: {lost}" if lost else ""))
+                 + (f", not sent: {lost}" if lost else "")
+                 + (f", {c['duplicated']} sent twice ({c['copies']} second copies delivered)" if c.get("duplicated") else ""))
+    churn = c.get("churn", ())
+    if churn:
+        lines.append("churn: " + "; ".join(_departure(d) for d in churn))
     dropped = ", ".join(f"{k} {v}" for k, v in sorted(c["dropped"].items()))
     if dropped or c["from-outside"]:
         lines.append(f"invalid datagrams dropped: {dropped or 'none'}; delivered from outside the run: {c['from-outside']}")

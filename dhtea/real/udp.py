@@ -22,13 +22,34 @@ The log is JSON lines, one file per node (format `dhtea-log`, version 1):
   `changes`, `arrive`, `timer`. `t` is seconds since the shared `epoch` (Unix
   time by default). A send's `arrive` is when the datagram left this node
   (after any injected delay), or null if it never did, with `lost` saying why;
-  its arrival is the matching `deliver` in the receiver's log. A step whose
-  handler raised has `error`;
+  its arrival is the matching `deliver` in the receiver's log. A send the
+  fault injection dropped has `fault: "lost"`; one it duplicated has `fault:
+  "duplicated"` and `again`, when the copy left. A step whose handler raised
+  has `error`. A `leave` event is the node beginning its graceful leave; the
+  step in which the protocol finished it changes `gone` to `"left"`. A
+  `crash` event (`gone` becomes `"crashed"`, with `why`) is the node stopping
+  without a finished leave: its protocol has no leave, it was not a member, its
+  leave did not finish within the grace time, or it was interrupted again;
 - last, at shutdown: `{"t": ..., "stats": {...}}` with the datagrams received,
   delivered, sent, lost, and `dropped` (invalid datagrams, by reason).
 
 A malformed, truncated, oversized, unknown-version or misaddressed datagram is
 dropped and counted; it never reaches the protocol and never stops the node.
+
+Time: protocols count time in the simulator's units (timers, `ctx.now`), where
+one unit is one message's latency in the simulated twin of a cluster. A real
+node maps them to wall time with one scale, `time_unit` (seconds per unit,
+`--time-unit`, default `DEFAULT_TIME_UNIT`, about one loopback datagram): a
+timer of `d` units fires after `d * time_unit` seconds, and `ctx.now` is the
+run's time in seconds divided by `time_unit`. The log's `t` stays in seconds.
+
+Stopping: SIGTERM or SIGINT (Ctrl-C) makes a member leave gracefully: the
+driver calls the protocol's `on_leave`, as the simulator does, and keeps
+serving until the protocol calls `ctx.stop()` or `leave_grace` seconds pass;
+then the node exits. A node that cannot leave (its protocol has no leave, or it
+is not a member) stops at once. A second SIGTERM or SIGINT stops it at once.
+SIGUSR2 stops it at once without leaving and without logging a departure: the
+run's observation ends there (how `dhtea cluster` ends a run).
 
 Who may speak for a node id: a datagram is delivered only if its `src` is the
 node at the address it came from: the id is the hash of that address
@@ -58,7 +79,7 @@ import attrs
 
 from dhtea.real import wire
 from dhtea.core.messages import Message
-from dhtea.core.node import CancelTimer, Context, Send, SetTimer
+from dhtea.core.node import CancelTimer, Context, RingNode, Send, SetTimer
 from dhtea.protocols import protocol_name
 from dhtea.traces.serial import event_to_dict, view_to_dict
 from dhtea.core.trace import Event
@@ -66,6 +87,11 @@ from invariants import NodeView, view_changes
 
 LOG_FORMAT = "dhtea-log"
 LOG_VERSION = 1
+#: Seconds of wall time per protocol time unit (one simulated message latency):
+#: about what a datagram takes between two processes on loopback.
+DEFAULT_TIME_UNIT = 0.001
+#: Seconds a node keeps serving after SIGTERM/SIGINT for its leave to finish.
+DEFAULT_LEAVE_GRACE = 5.0
 
 
 class NodeError(Exception):
@@ -75,12 +101,15 @@ class NodeError(Exception):
 @attrs.frozen
 class Faults:
     """Fault injection on outgoing datagrams, from a seeded RNG: drop each with
-    probability `drop`; delay each with probability `delay` by uniform(0, `delay_max`) s."""
+    probability `drop`; delay each with probability `delay` by uniform(0, `delay_max`) s;
+    send each that is not dropped twice with probability `dup` (the copy is delayed
+    on its own draw, so it may arrive first)."""
 
     drop: float = 0.0
     delay: float = 0.0
     delay_max: float = 0.0
     seed: int = 0
+    dup: float = 0.0
 
 
 @attrs.frozen
@@ -98,8 +127,17 @@ class NodeConfig:
     faults: Faults = Faults()
     #: Other nodes whose ids are not the hash of their address, as (id, address).
     peers: tuple[tuple[int, wire.Address], ...] = ()
+    #: Seconds per protocol time unit (timers, ctx.now): see the module docstring.
+    time_unit: float = DEFAULT_TIME_UNIT
+    #: Seconds to keep serving after SIGTERM/SIGINT while the leave finishes.
+    leave_grace: float = DEFAULT_LEAVE_GRACE
 
 
+
+
+def has_leave(cls: type) -> bool:
+    """Whether the protocol has a graceful leave (overrides `RingNode.on_leave`)."""
+    return getattr(cls, "on_leave", RingNode.on_leave) is not RingNode.on_leave
 
 
 def check_protocol(cls: type) -> None:
@@ -132,9 +170,12 @@ class UdpNode(asyncio.DatagramProtocol):
         self.stats = Counter(received=0, delivered=0, sent=0, lost=0)
         self.dropped = Counter()
         self.transport: asyncio.DatagramTransport | None = None
+        self.delayed = 0  # datagrams held back by an injected delay, not yet sent
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self.joined = self._join_pending = False
         self.closed = asyncio.Event()
+        #: Set once the node has departed (left or crash-stopped): serving is over.
+        self.departed = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -153,6 +194,7 @@ class UdpNode(asyncio.DatagramProtocol):
             "started": self._now(),
             "pid": os.getpid(),
             "faults": attrs.asdict(cfg.faults),
+            "time_unit": cfg.time_unit,
         }
 
     def connection_made(self, transport) -> None:
@@ -171,6 +213,30 @@ class UdpNode(asyncio.DatagramProtocol):
         self.joined = True
         bootstrap = self.config.bootstrap[0]
         self._step("join", None, None, lambda ctx: self.node.on_join(ctx, bootstrap))
+
+    def leave(self) -> bool:
+        """Begin a graceful leave (SIGTERM, Ctrl-C): call the protocol's `on_leave`,
+        as the simulator does. Return True if the leave is under way or done; False
+        if this node cannot leave (no leave in its protocol, not a member, leaving
+        already or gone): then the caller stops it."""
+        view = self.view
+        if self.closed.is_set() or view.gone is not None or view.leaving:
+            return False
+        if not has_leave(self.config.protocol) or not view.member:
+            return False
+        self._step("leave", None, None, lambda ctx: self.node.on_leave(ctx))
+        return True
+
+    def crash(self, why: str) -> None:
+        """Log that this node stops without a finished leave (`gone: crashed`):
+        from the ring's point of view it crash-stopped. Nothing more is handled."""
+        if self.closed.is_set() or self.view.gone is not None:
+            return
+        before = self.view
+        self.view = attrs.evolve(before, gone="crashed")
+        self._event(Event(self.seq, self._now(), "crash", self.config.node_id, None, view_changes(before, self.view)),
+                    why=why)
+        self.departed.set()
 
     def close(self) -> None:
         """Stop: cancel timers, close the socket, write the stats line."""
@@ -196,6 +262,9 @@ class UdpNode(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr) -> None:
         self.stats["received"] += 1
+        if self.departed.is_set():  # left or crashed: as in simulation, it is lost here
+            self.stats["after-departure"] += 1
+            return
         try:
             packet = wire.decode(data, self.config.protocol.kinds)
         except wire.WireError as exc:
@@ -234,14 +303,18 @@ class UdpNode(asyncio.DatagramProtocol):
     def _step(self, kind: str, msg: Message | None, timer: str | None, handle) -> None:
         if self.closed.is_set():
             return
+        if self.departed.is_set():
+            return  # left or crashed: a departed node handles nothing more
         now = self._now()
-        ctx = Context(self.config.node_id, now, self.rng)
+        ctx = Context(self.config.node_id, now / self.config.time_unit, self.rng)
         error = None
         try:
             handle(ctx)
         except Exception as exc:  # a crashing handler is the protocol's bug: log it, keep serving
             error = f"{type(exc).__name__}: {exc}"
         before, after = self.view, self.node.view()
+        if ctx.stopped:  # the protocol finished its leave: the node is gone once its last sends are out
+            after = attrs.evolve(after, gone="left")
         self.view = after
         self._event(Event(self.seq, now, kind, self.config.node_id, msg, view_changes(before, after), None, timer),
                     error=error)
@@ -254,9 +327,15 @@ class UdpNode(asyncio.DatagramProtocol):
                 self._send(effect.message, now)
             elif isinstance(effect, SetTimer):
                 self._cancel(effect.name)
-                self._timers[effect.name] = asyncio.get_running_loop().call_later(effect.delay, self._fire, effect.name)
+                seconds = effect.delay * self.config.time_unit
+                self._timers[effect.name] = asyncio.get_running_loop().call_later(seconds, self._fire, effect.name)
             elif isinstance(effect, CancelTimer):
                 self._cancel(effect.name)
+        if ctx.stopped:
+            self.on_status("left the ring")
+            for name in list(self._timers):
+                self._cancel(name)
+            self.departed.set()
 
     def _cancel(self, name: str) -> None:
         handle = self._timers.pop(name, None)
@@ -285,15 +364,25 @@ class UdpNode(asyncio.DatagramProtocol):
             lost = "fault-drop"
         if lost is None and faults.delay and self.fault_rng.random() < faults.delay:
             delay = self.fault_rng.uniform(0.0, faults.delay_max)
+        again = None
+        if lost is None and faults.dup and self.fault_rng.random() < faults.dup:
+            again = 0.0
+            if faults.delay and self.fault_rng.random() < faults.delay:
+                again = self.fault_rng.uniform(0.0, faults.delay_max)
         self.stats["lost" if lost else "sent"] += 1
-        self._event(Event(self.seq, now, "send", self.config.node_id, msg, (), None if lost else now + delay), lost=lost)
+        fault = "lost" if lost == "fault-drop" else "duplicated" if again is not None else None
+        self._event(Event(self.seq, now, "send", self.config.node_id, msg, (), None if lost else now + delay,
+                          fault=fault, again=None if again is None else now + again), lost=lost)
         if lost is None:
-            if delay:
-                asyncio.get_running_loop().call_later(delay, self._sendto, datagram, where)
-            else:
-                self._sendto(datagram, where)
+            for wait in (delay,) if again is None else (delay, again):
+                if wait:
+                    self.delayed += 1
+                    asyncio.get_running_loop().call_later(wait, self._sendto, datagram, where, True)
+                else:
+                    self._sendto(datagram, where)
 
-    def _sendto(self, datagram: bytes, where: wire.Address) -> None:
+    def _sendto(self, datagram: bytes, where: wire.Address, delayed: bool = False) -> None:
+        self.delayed -= delayed
         if self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(datagram, where)
 
@@ -315,30 +404,71 @@ def bind_socket(address: wire.Address) -> socket.socket:
 
 async def serve(config: NodeConfig, sock: socket.socket, log: IO[str], *, hold: bool = False,
                 parent: int | None = None, status: Callable[[str], None] = lambda s: None) -> UdpNode:
-    """Run the node until SIGINT or SIGTERM (or its `parent` process exits).
+    """Run the node until it has departed, is stopped, or its `parent` process exits.
+
+    SIGTERM or SIGINT begins a graceful leave (`UdpNode.leave`) and serving goes
+    on until the leave is done or `config.leave_grace` seconds pass; a node that
+    cannot leave stops at once, logged as a crash-stop. A second SIGTERM/SIGINT
+    stops at once (a crash-stop if the leave had not finished). SIGUSR2 and the
+    parent's exit stop at once without logging a departure.
 
     With `hold`, a joiner binds and logs its header, then waits for SIGUSR1
     before it begins to join (how `dhtea cluster` starts joiners together)."""
     loop = asyncio.get_running_loop()
     node = UdpNode(config, log, status)
     stop = asyncio.Event()
+    grace: list[asyncio.TimerHandle] = []
+
+    def cut_short(why: str, say: str) -> None:
+        if not node.departed.is_set():
+            status(say)
+            node.crash(why)
+        stop.set()
+
+    def interrupted() -> None:
+        if grace or node.departed.is_set():  # the second time: stop now
+            cut_short("interrupted-leave", "interrupted again: stopping before the leave finished")
+        elif node.leave():
+            if not node.departed.is_set():
+                status(f"leaving the ring (at most {config.leave_grace:g} s; interrupt again to stop now)")
+                grace.append(loop.call_later(config.leave_grace, cut_short, "leave-unfinished",
+                                             f"the leave did not finish within {config.leave_grace:g} s: stopping"))
+        else:
+            why = ("no-leave" if not has_leave(config.protocol) else
+                   "not-a-member" if not node.view.member else "leave-interrupted")
+            cut_short(why, {"no-leave": "stopping (this protocol has no graceful leave)",
+                            "not-a-member": "stopping (not a member of the ring: nothing to leave)"}.get(
+                                why, "stopping"))
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, interrupted)
+    loop.add_signal_handler(signal.SIGUSR2, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, node.join)
     try:
         await loop.create_datagram_endpoint(lambda: node, sock=sock)
         if not hold:
             node.join()
-        while not stop.is_set():
-            if parent is not None and os.getppid() != parent:
-                break
-            try:
-                await asyncio.wait_for(stop.wait(), 0.5)
-            except asyncio.TimeoutError:
-                pass
+        done = asyncio.ensure_future(node.departed.wait())
+        halt = asyncio.ensure_future(stop.wait())
+        try:
+            while not (stop.is_set() or node.departed.is_set()):
+                if parent is not None and os.getppid() != parent:
+                    break
+                await asyncio.wait((done, halt), timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            done.cancel()
+            halt.cancel()
+        if node.departed.is_set():  # the last datagrams of a leave go out before the socket closes
+            limit = loop.time() + config.faults.delay_max + 0.1
+            while node.delayed and loop.time() < limit and not stop.is_set():
+                await asyncio.sleep(0.005)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+        for handle in grace:
+            handle.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2):
             loop.remove_signal_handler(sig)
+            if sig != signal.SIGUSR1:
+                signal.signal(sig, signal.SIG_IGN)  # already stopping: a late signal must not cut the log short
         node.close()
     return node
 

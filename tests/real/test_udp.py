@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from dhtea.cli.main import main
-from dhtea.real.logcheck import check_logs, read_logs
+from dhtea.real.logcheck import check_logs, format_check, read_logs
 from dhtea.core.messages import Message
 from dhtea.protocols import load_protocol
 from dhtea.real.udp import Faults, NodeConfig, NodeError, UdpNode, bind_socket
@@ -390,7 +390,7 @@ def last_line(log: Path) -> dict:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_node_processes_join_survive_garbage_and_stop_cleanly(tmp_path, procs, sig):
+def test_node_processes_join_survive_garbage_and_leave_on_a_signal(tmp_path, procs, sig):
     a_log, b_log = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     a = spawn(procs, "--protocol", "gapowner", "--bind", f"{LOOPBACK}:0", "--log", str(a_log))
     host, port = header(a_log)["address"]
@@ -406,15 +406,121 @@ def test_node_processes_join_survive_garbage_and_stop_cleanly(tmp_path, procs, s
     b = spawn(procs, "--protocol", "gapowner", "--bind", f"{LOOPBACK}:0", "--join", f"{host}:{port}", "--log", str(b_log))
     header(b_log)
     wait_for(lambda: '"member",false,true' in b_log.read_text() and '"SUCCESS_JOIN"' in a_log.read_text())
-    for p in (a, b):
-        p.send_signal(sig)
-    for p in (a, b):
-        assert p.wait(20) == 0, p.stderr.read()
+    b.send_signal(sig)  # b leaves the ring of two, then a leaves the ring of one
+    assert b.wait(20) == 0, b.stderr.read()
+    a.send_signal(sig)
+    assert a.wait(20) == 0, a.stderr.read()
     stats = last_line(a_log)["stats"]
     assert 0 < sum(stats["dropped"].values()) <= 500
-    assert "stopped:" in a.stderr.read()
+    b_err = b.stderr.read()
+    assert "leaving the ring" in b_err and "left the ring" in b_err and "stopped:" in b_err
     check = check_logs(read_logs([a_log, b_log]))
-    assert check.ok and len(check.final.members) == 2
+    assert check.ok and check.final.members == ()
+    b_id = header(b_log)["node"]
+    assert [(e.kind, e.node) for e in check.events if e.kind == "leave"] == [("leave", b_id), ("leave", header(a_log)["node"])]
+    assert [(d.how, d.why) for d in check.counts["churn"]] == [("left", None), ("left", None)]
+    assert all(v.gone == "left" for v in check.final)
+    kinds = [e.message.kind for e in check.events if e.kind == "deliver" and e.node != b_id][-3:]
+    assert kinds == ["DEPART", "SET_LEFT", "SET_RIGHT"]  # b had a take its lock and point past it
+
+
+def _two_node_ring(tmp_path, procs, *extra: str, protocol: str = "gapowner"):
+    a_log, b_log = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a = spawn(procs, "--protocol", protocol, "--bind", f"{LOOPBACK}:0", "--log", str(a_log), *extra)
+    host, port = header(a_log)["address"]
+    b = spawn(procs, "--protocol", protocol, "--bind", f"{LOOPBACK}:0", "--join", f"{host}:{port}",
+              "--log", str(b_log), *extra)
+    wait_for(lambda: '"SUCCESS_JOIN"' in a_log.read_text() and '"busy",true,false' in a_log.read_text())
+    return (a, a_log), (b, b_log)
+
+
+def _crash_why(log: Path) -> list:
+    return [e.get("why") for e in map(json.loads, log.read_text().splitlines()) if e.get("kind") == "crash"]
+
+
+def test_a_leave_that_cannot_finish_stops_after_the_grace_time_or_a_second_signal(tmp_path, procs):
+    (a, a_log), (b, b_log) = _two_node_ring(tmp_path, procs, "--leave-grace", "0.5",
+                                            protocol="tests.example_protocols:Lingering")
+    a.send_signal(signal.SIGTERM)
+    b.send_signal(signal.SIGTERM)
+    wait_for(lambda: '"leave"' in a_log.read_text() and '"leave"' in b_log.read_text())
+    b.send_signal(signal.SIGINT)  # again: b stops at once; a waits out its grace time
+    assert a.wait(20) == 0 and b.wait(20) == 0
+    assert _crash_why(a_log) == ["leave-unfinished"] and _crash_why(b_log) == ["interrupted-leave"]
+    assert "did not finish within 0.5 s" in a.stderr.read() and "interrupted again" in b.stderr.read()
+    check = check_logs(read_logs([a_log, b_log]))
+    assert {(d.how, d.why) for d in check.counts["churn"]} == {("crashed", "leave-unfinished"), ("crashed", "interrupted-leave")}
+    text = "\n".join(format_check(check))
+    assert "while leaving" in text and "did not finish within the grace time" in text
+
+
+def test_a_node_whose_protocol_has_no_leave_just_stops(tmp_path, procs):
+    (a, a_log), (b, b_log) = _two_node_ring(tmp_path, procs, protocol="tests.example_protocols:NoLeave")
+    b.send_signal(signal.SIGTERM)
+    assert b.wait(20) == 0
+    assert "this protocol has no graceful leave" in b.stderr.read()
+    assert _crash_why(b_log) == ["no-leave"] and '"leave"' not in b_log.read_text()
+    a.send_signal(signal.SIGUSR2)  # stop at once, no departure logged: the observation ends
+    assert a.wait(20) == 0
+    assert "stats" in last_line(a_log) and _crash_why(a_log) == []
+    check = check_logs(read_logs([a_log, b_log]))
+    b_id = header(b_log)["node"]
+    assert {v.invariant for v in check.violations} == {"departed-unlinked", "pointers-mutual"}
+    assert any(f"names {b_id}, which has crashed" in v.message for v in check.violations)
+
+
+def test_timers_and_the_protocol_clock_run_in_time_units(tmp_path):
+    """A timer of 2 units fires after 2 * time_unit seconds, and ctx.now counts units."""
+    from tests.example_protocols import Clock
+
+    unit = 0.05
+
+    async def body(nodes):
+        sock = bind_socket((LOOPBACK, 0))
+        address = sock.getsockname()
+        log = open(tmp_path / "clock.jsonl", "w")
+        nodes.files.append(log)
+        cfg = NodeConfig(Clock, node_id(*address), address, (), (1, (LOOPBACK, 9)), time.time(), time_unit=unit)
+        node = UdpNode(cfg, log)
+        await asyncio.get_running_loop().create_datagram_endpoint(lambda: node, sock=sock)
+        nodes.nodes.append(node)
+        node.join()
+        await until(lambda: not node.view.busy)
+        return node
+
+    node = run(body, tmp_path)
+    lines = [json.loads(x) for x in (tmp_path / "clock.jsonl").read_text().splitlines()]
+    assert lines[0]["time_unit"] == unit
+    (join,), (fired,) = [e for e in lines if e.get("kind") == "join"], [e for e in lines if e.get("kind") == "timer"]
+    start, end = node.node.times
+    assert end - start >= 2 * 0.9  # never early (up to the event loop's clock resolution)
+    assert (fired["t"] - join["t"]) / (end - start) == pytest.approx(unit)  # one scale for timers and clock
+
+
+def test_duplicated_datagrams_arrive_twice_and_are_paired_with_one_send(tmp_path):
+    async def body(nodes):
+        a = await nodes.start()
+        b = await nodes.start(bootstrap=me(a), faults=Faults(dup=1.0, seed=1))
+        b.join()
+        await until(lambda: b.view.member and not a.view.busy)
+        await until(lambda: len(events(a, "deliver", b)) == 2 * len(sends(b)), 5)
+        return a, b
+
+    def events(node, kind, src=None):
+        lines = (tmp_path / f"node-{node.config.address[1]}.jsonl").read_text().splitlines()
+        return [e for e in map(json.loads, lines[1:]) if e.get("kind") == kind
+                and (src is None or e["msg"]["src"] == src.config.node_id)]
+
+    def sends(node):
+        return events(node, "send")
+
+    a, b = run(body, tmp_path)
+    assert sends(b) and all(e["fault"] == "duplicated" and e["again"] is not None for e in sends(b))
+    check = check_logs(read_logs([tmp_path]))
+    assert check.ok, check.violations
+    n = len(sends(b))
+    assert check.counts["duplicated"] == n and check.counts["copies"] == n and check.counts["from-outside"] == 0
+    assert f"{n} sent twice ({n} second copies delivered)" in "\n".join(format_check(check))
 
 
 def test_a_node_stops_when_its_parent_exits(tmp_path):
