@@ -65,6 +65,23 @@ def _time(text: str) -> float:
 
 
 
+def _times(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.split(","))
+        if not all(0 <= v < 1e6 for v in values):
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0 separated by commas, e.g. 0.01,0.2, got {text!r}") from None
+    return values
+
+
+def _count(text: str) -> int:
+    value = whole_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of nodes, 0 or more, got {value}")
+    return value
+
+
 def _time_unit(text: str) -> float:
     try:
         value = float(text)
@@ -126,6 +143,17 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     p.add_argument("--quiet-period", type=_seconds, default=0.5, metavar="SECS", help="settled after this long without events (default 0.5)")
     p.add_argument("--logs", metavar="DIR", help="keep the node logs here (default: a new temporary folder)")
     p.add_argument("--timeline", action="store_true", help="print the whole merged timeline")
+    p.add_argument("--leave", type=_count, default=None, metavar="K",
+                   help="K members of the initial ring leave gracefully (SIGTERM) during the joins")
+    p.add_argument("--leave-at", type=_times, default=(), metavar="T,T,...",
+                   help="when the leaves happen, in seconds after the joins are released (default: seeded random)")
+    p.add_argument("--crash", type=_count, default=None, metavar="K",
+                   help="K nodes are killed hard (SIGKILL, crash-stop) during the joins")
+    p.add_argument("--crash-at", type=_times, default=(), metavar="T,T,...",
+                   help="when the crashes happen, in seconds after the joins are released (default: seeded random)")
+    p.add_argument("--churn-window", type=_seconds, default=0.1, metavar="SECS",
+                   help="random leave and crash times fall in this many seconds after the release (default 0.1)")
+    _timing(p)
     _faults(p)
 
     p = sub.add_parser("check", help="check the invariants over node logs of a real run")
@@ -202,36 +230,75 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if check.ok else 1
 
 
+def _claims(protocol: type, args: argparse.Namespace, leaves: int, crashes: int) -> list[str]:
+    """What this run injects that the protocol does not claim to tolerate."""
+    asked = [("leave", leaves), ("crash", crashes), ("loss", args.drop), ("duplicate", args.dup)]
+    claimed = getattr(protocol, "tolerates", frozenset())
+    return [kind for kind, on in asked if on and kind not in claimed]
+
+
 def cmd_cluster(args: argparse.Namespace) -> int:
-    from dhtea.real.cluster import STATUS, Cluster, ClusterError, bind_sockets, plan, simulated_twin
+    from dhtea.real.cluster import (CHURN_STATUS, STATUS, Cluster, ClusterError, PlanError, bind_sockets, plan,
+                                    simulated_twin)
     from dhtea.real.logcheck import LogError, format_check
     from dhtea.protocols import UnknownProtocol, load_protocol, protocol_name
 
     try:
-        protocol = protocol_name(load_protocol(args.protocol))
+        cls = load_protocol(args.protocol)
+        protocol = protocol_name(cls)
     except UnknownProtocol as exc:
         return _error(exc)
     if args.members > args.nodes:
         return _error(f"--members {args.members} is more than --nodes {args.nodes}")
+    leaves = len(args.leave_at) if args.leave is None else args.leave
+    crashes = len(args.crash_at) if args.crash is None else args.crash
+    if leaves + crashes >= args.nodes:
+        return _error(f"--leave {leaves} and --crash {crashes} would remove all {args.nodes} nodes: "
+                      "at least one must stay")
     if args.logs:
         logdir = Path(args.logs)
         if logdir.is_dir() and any(logdir.glob("*.jsonl")):
             return _error(f"{logdir} already holds node logs: choose an empty or new folder")
+    node_args = ["--drop", str(args.drop), "--delay", f"{args.delay[0]}:{args.delay[1]}", "--dup", str(args.dup),
+                 "--fault-seed", str(args.fault_seed), "--time-unit", repr(args.time_unit)]
+    quiet = max(args.quiet_period, args.delay[1] + 0.5 if args.delay[0] else 0.0)
+    began = time.time()  # determinism-ok: reporting a real run's duration
+    socks: list[socket.socket] = []
+    try:
+        socks = bind_sockets(args.nodes, args.base_port)
+        nodes = plan(socks, args.members, args.seed, tuple(node_args), leaves=leaves, crashes=crashes,
+                     window=args.churn_window, leave_at=args.leave_at, crash_at=args.crash_at)
+    except PlanError as exc:
+        for sock in socks:
+            sock.close()
+        return _error(exc)
+    except ClusterError as exc:
+        return _error(exc)
+    if args.logs:
         try:
             logdir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            for sock in socks:
+                sock.close()
             return _error(f"cannot create {logdir}: {exc.strerror or exc}")
     else:
         logdir = Path(tempfile.mkdtemp(prefix="dhtea-cluster-"))
-    node_args = ["--drop", str(args.drop), "--delay", f"{args.delay[0]}:{args.delay[1]}", "--fault-seed", str(args.fault_seed)]
-    quiet = max(args.quiet_period, args.delay[1] + 0.5 if args.delay[0] else 0.0)
-    began = time.time()  # determinism-ok: reporting a real run's duration
     try:
-        socks = bind_sockets(args.nodes, args.base_port)
-        nodes = plan(socks, args.members, args.seed, tuple(node_args))
         ports = f"ports {nodes[0].address[1]}-{nodes[-1].address[1]}" if args.base_port else "free ports"
         print(f"starting {args.nodes} {protocol} nodes on 127.0.0.1 ({ports}): {args.members} initial members, "
               f"{args.nodes - args.members} concurrent joiners", flush=True)
+        for word, planned in (("leave", [(p.leave_at, p.node_id) for p in nodes if p.leave_at is not None]),
+                              ("crash", [(p.crash_at, p.node_id) for p in nodes if p.crash_at is not None])):
+            if planned:
+                when = ", ".join(f"{n} at +{t:.3f} s" for t, n in sorted(planned))
+                print(f"{word}s ({'SIGTERM' if word == 'leave' else 'SIGKILL'}, seconds after the joins are "
+                      f"released): {when}", flush=True)
+        unclaimed = _claims(cls, args, leaves, crashes)
+        if unclaimed:
+            tolerates = ", ".join(sorted(getattr(cls, "tolerates", ()))) or "joins on a reliable network only"
+            hint = " (gaplease does)" if protocol == "gapowner" else ""
+            print(f"note: {protocol} does not claim to tolerate {', '.join(unclaimed)}{hint}; it claims: "
+                  f"{tolerates}. A failure here is outside its claims.", flush=True)
         outcome = Cluster(protocol, nodes, socks, logdir, deadline=args.deadline, quiet=quiet).run()
     except (ClusterError, LogError) as exc:
         return _error(f"{exc} (logs in {logdir})")
@@ -239,13 +306,18 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         print(f"dhtea: interrupted; every node was stopped; logs in {logdir}", file=sys.stderr)
         return 130
     check = outcome.check
-    print(f"{STATUS[outcome.status]} (startup {outcome.startup:.1f} s, then {outcome.watched:.2f} s of joins and "
-          f"quiet; {time.time() - began:.1f} s in all)")  # determinism-ok: reporting only
+    churned = leaves or crashes
+    print(f"{(CHURN_STATUS if churned else STATUS)[outcome.status]} (startup {outcome.startup:.1f} s, then "
+          f"{outcome.watched:.2f} s of joins{', churn' if churned else ''} and quiet; "
+          f"{time.time() - began:.1f} s in all)")  # determinism-ok: reporting only
     print("\n".join(format_check(check, timeline=args.timeline)))
-    twin = simulated_twin(nodes, protocol)
+    twin = simulated_twin(nodes, protocol, time_unit=args.time_unit, drop=args.drop, dup=args.dup)
     joiners = max(1, args.nodes - args.members)
     verdict = "pass" if twin.ok else f"FAIL ({twin.signature})"
-    print(f"the same scenario simulated (joins at t=0, latency 1 per message): {verdict}, {twin.messages} messages "
-          f"({twin.messages / joiners:.1f} per join), {'at rest' if twin.status == 'rest' else 'stopped'} at t={twin.end_time:g}")
+    extra = "".join(f", {k} {v}" for k, v in (("leaves", leaves), ("crashes", crashes)) if v)
+    extra += "".join(f", {k} {v:g}" for k, v in (("loss", args.drop), ("duplication", args.dup)) if v)
+    print(f"the same scenario simulated (joins at t=0, latency 1 per message{extra}; 1 unit = {args.time_unit:g} s): "
+          f"{verdict}, {twin.messages} messages ({twin.messages / joiners:.1f} per join), "
+          f"{'at rest' if twin.status == 'rest' else 'stopped'} at t={twin.end_time:g}")
     print(f"logs: {logdir}  (check again: dhtea check {logdir})")
     return 0 if check.ok and outcome.status == "settled" else 1

@@ -7,8 +7,18 @@ logged its header (it is listening), starts the joiners held (`--hold`), waits
 for them too, then releases every joiner at once with SIGUSR1, so the joins
 are concurrent. It watches the logs until the run settles (every joiner has
 begun, no event for `quiet` seconds) or the deadline passes, stops every
-process (SIGTERM, then SIGKILL after a timeout, whatever happens), and checks
+process (SIGUSR2, then SIGKILL after a timeout, whatever happens), and checks
 the merged logs with `dhtea.real.logcheck`.
+
+Churn: a node planned to leave gets SIGTERM at its time (seconds after the
+joins were released), which makes it leave the ring gracefully and exit; a
+node planned to crash gets SIGKILL (crash-stop: its log ends without its final
+line, which the checker reads as the crash). Leavers are members of the initial
+ring, no two of them neighbours there when the ring is big enough (then no two
+ever become neighbours: the member between them stays), and one initial member
+neither leaves nor crashes; joiners bootstrap through members that stay. The
+run ends with SIGUSR2, which stops a node without a departure: the logs end
+with the state the run settled in.
 """
 
 from __future__ import annotations
@@ -28,9 +38,9 @@ import attrs
 
 from dhtea.real.logcheck import Check, check_logs, parse_header, read_logs
 from dhtea.core.network import Constant, Network
-from dhtea.core.scenario import Join, JoinSchedule, Scenario
+from dhtea.core.scenario import Crash, Join, JoinSchedule, Leave, Scenario
 from dhtea.core.trace import RunResult
-from dhtea.real.udp import bind_socket, NodeError
+from dhtea.real.udp import DEFAULT_TIME_UNIT, bind_socket, NodeError
 from dhtea.real.wire import Address, node_id
 
 
@@ -47,6 +57,9 @@ class Planned:
     role: str
     bootstrap: int | None = None
     args: tuple[str, ...] = ()
+    #: Seconds after the joins are released when it is told to leave (SIGTERM), or killed (SIGKILL).
+    leave_at: float | None = None
+    crash_at: float | None = None
 
 
 @attrs.frozen
@@ -86,24 +99,88 @@ def bind_sockets(count: int, base_port: int | None = None, host: str = "127.0.0.
     return socks
 
 
-def plan(socks: list[socket.socket], members: int, seed: int, args: tuple[str, ...] = ()) -> list[Planned]:
+class PlanError(ValueError):
+    """Churn that cannot be planned (more leavers than the ring can lose...): one line."""
+
+
+def plan(socks: list[socket.socket], members: int, seed: int, args: tuple[str, ...] = (), *, leaves: int = 0,
+         crashes: int = 0, window: float = 0.1, leave_at: tuple[float, ...] = (),
+         crash_at: tuple[float, ...] = ()) -> list[Planned]:
     """The usual cluster: the first `members` sockets form the initial ring, the
-    others join concurrently, each through a member chosen by `random.Random(seed)`."""
+    others join concurrently, each through a member chosen by `random.Random(seed)`.
+
+    With churn, `leaves` initial members leave and `crashes` nodes crash, at the
+    times given (seconds after the joins are released) or at times drawn from
+    [0, `window`); who and when are drawn from their own generator, so a plan
+    without churn is the plan it always was. PlanError if it cannot be done."""
     rng = random.Random(seed)
     addrs = [sock.getsockname() for sock in socks]
     ring = [node_id(*a) for a in addrs[:members]]
-    out = [Planned(node_id(*a), a, "member", None, args) for a in addrs[:members]]
-    out += [Planned(node_id(*a), a, "joiner", rng.choice(ring), args) for a in addrs[members:]]
+    everyone = [node_id(*a) for a in addrs]
+    if leaves or crashes:
+        leaving, crashing = _churn(ring, everyone, random.Random(f"churn:{seed}"), leaves, crashes, window,
+                                   leave_at, crash_at)
+    else:
+        leaving, crashing = {}, {}
+    anchors = [n for n in ring if n not in leaving and n not in crashing]
+    out = [Planned(node_id(*a), a, "member", None, args, leaving.get(node_id(*a)), crashing.get(node_id(*a)))
+           for a in addrs[:members]]
+    out += [Planned(node_id(*a), a, "joiner", rng.choice(anchors), args, None, crashing.get(node_id(*a)))
+            for a in addrs[members:]]
     return out
 
 
-def simulated_twin(nodes: list[Planned], protocol: str) -> RunResult:
-    """The same scenario in the simulator: every join at t=0, each message taking 1."""
+def _churn(ring: list[int], everyone: list[int], rng: random.Random, leaves: int, crashes: int, window: float,
+           leave_at: tuple[float, ...], crash_at: tuple[float, ...]) -> tuple[dict[int, float], dict[int, float]]:
+    if leaves > len(ring) - 1:
+        raise PlanError(f"--leave {leaves}: leavers are members of the initial ring and one member must stay; "
+                        f"use --members {leaves + 1} or more (now {len(ring)})")
+    if crashes > len(everyone) - leaves - 1:
+        raise PlanError(f"--leave {leaves} and --crash {crashes}: one initial member must neither leave nor crash, "
+                        f"and there are only {len(everyone)} nodes")
+    for given, count, name in ((leave_at, leaves, "leave"), (crash_at, crashes, "crash")):
+        if given and len(given) != count:
+            raise PlanError(f"--{name}-at gives {len(given)} time(s) for --{name} {count}")
+    order = sorted(ring)
+
+    def apart(picked: list[int]) -> bool:
+        at = sorted(order.index(n) for n in picked)
+        return len(picked) < 2 or all((b - a) % len(order) not in (1, len(order) - 1)
+                                      for a, b in zip(at, at[1:] + at[:1]))
+
+    chosen = rng.sample(order, leaves)
+    for _ in range(1000 if 2 * leaves <= len(order) else 0):  # no two leavers neighbours, if the ring allows
+        if apart(chosen):
+            break
+        chosen = rng.sample(order, leaves)
+    stay = [n for n in order if n not in chosen]
+    anchor = rng.choice(stay)  # the member that neither leaves nor crashes
+    victims = rng.sample([n for n in everyone if n not in chosen and n != anchor], crashes)
+    times = leave_at or tuple(rng.uniform(0, window) for _ in chosen)
+    crash_times = crash_at or tuple(rng.uniform(0, window) for _ in victims)
+    return dict(zip(chosen, times)), dict(zip(victims, crash_times))
+
+
+#: The twin's settle window (in time units) when the run has churn or faults, as the hunts use.
+TWIN_SETTLE = 50_000.0
+
+
+def simulated_twin(nodes: list[Planned], protocol: str, *, time_unit: float = DEFAULT_TIME_UNIT, drop: float = 0.0,
+                   dup: float = 0.0) -> RunResult:
+    """The same scenario in the simulator: every join at t=0, each message taking 1
+    time unit, the leaves and crashes at their times in units, datagrams lost with
+    probability `drop` and (if not lost) duplicated with probability `dup`."""
     from dhtea.drivers.simulator import simulate
 
     ring = [p.node_id for p in nodes if p.role == "member"]
     joins = [Join(p.node_id, 0, p.bootstrap) for p in nodes if p.role == "joiner"]
-    return simulate(protocol, Scenario(ring=ring, joins=JoinSchedule(joins), network=Network(Constant(1))))
+    churn = [Leave(p.node_id, p.leave_at / time_unit) for p in nodes if p.leave_at is not None]
+    churn += [Crash(p.node_id, p.crash_at / time_unit) for p in nodes if p.crash_at is not None]
+    network = Network(Constant(1), loss=drop, duplicate=dup * (1 - drop))
+    scenario = Scenario(ring=ring, joins=JoinSchedule(joins), network=network, churn=churn)
+    if scenario.faulty:
+        scenario = attrs.evolve(scenario, settle=TWIN_SETTLE)
+    return simulate(protocol, scenario)
 
 
 class _Tail:
@@ -112,6 +189,7 @@ class _Tail:
     def __init__(self, path: Path) -> None:
         self.path, self.offset, self.buffer = path, 0, b""
         self.ready = self.member = self.joined = False
+        self.gone: str | None = None
         self.events = 0
 
     def poll(self) -> int:
@@ -135,6 +213,8 @@ class _Tail:
                 for f, _, value in obj.get("changes", ()):
                     if f == "member":
                         self.member = value
+                    elif f == "gone":
+                        self.gone = value
         self.events += new
         return new
 
@@ -194,26 +274,43 @@ class Cluster:
         text = (self.logdir / f"node-{p.address[1]}.err").read_text(errors="replace").strip()
         return text.splitlines()[-1] if text else f"exit code {self.procs[p.node_id].returncode}"
 
-    def _watch(self) -> str:
-        """Follow the logs until the run settles, stalls, a node dies, or the deadline passes."""
+    def _watch(self, released: float) -> str:
+        """Follow the logs, leaving and crashing nodes at their times, until the run
+        settles, stalls, a node dies unplanned, or the deadline passes."""
         clock = time.monotonic  # determinism-ok: watching a real run
         start = last = clock()
-        joiners = [p.node_id for p in self.nodes if p.role == "joiner"]
+        churn = sorted([(p.leave_at, 0, p.node_id) for p in self.nodes if p.leave_at is not None]
+                       + [(p.crash_at, 1, p.node_id) for p in self.nodes if p.crash_at is not None])
+        crashing = {p.node_id for p in self.nodes if p.crash_at is not None}
+        leaving = {p.node_id for p in self.nodes if p.leave_at is not None}
+        joiners = [p.node_id for p in self.nodes if p.role == "joiner" and p.node_id not in crashing]
+        signalled: set[int] = set()
         while True:
+            now = clock()
+            while churn and churn[0][0] <= now - released:  # due: leave (SIGTERM) or crash (SIGKILL)
+                _, crash, n = churn.pop(0)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.procs[n].pid, signal.SIGKILL if crash else signal.SIGTERM)
+                signalled.add(n)
+                last = clock()
             if sum(t.poll() for t in self.tails.values()):  # every log, no short cut
                 last = clock()
-            if any(proc.poll() is not None for proc in self.procs.values()):
+            if any(proc.poll() is not None for n, proc in self.procs.items() if n not in signalled):
                 return "crashed"
             now = clock()
-            if all(self.tails[n].joined for n in joiners) and now - last >= self.quiet:
-                return "settled" if all(t.member for t in self.tails.values()) else "stalled"
+            departed = all(self.procs[n].poll() is not None for n in signalled)
+            if not churn and departed and all(self.tails[n].joined for n in joiners) and now - last >= self.quiet:
+                running = [t for n, t in self.tails.items() if n not in signalled]
+                done = all(t.member for t in running) and all(self.tails[n].gone == "left" for n in leaving)
+                return "settled" if done else "stalled"
             if now - start >= self.deadline:
                 return "deadline"
-            time.sleep(0.02)
+            time.sleep(0.01)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """SIGTERM every node's process group, then SIGKILL what is left after `timeout`."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
+        """Stop every node's process group without a departure (SIGUSR2), then
+        SIGKILL what is left after `timeout`."""
+        for sig in (signal.SIGUSR2, signal.SIGKILL):
             for proc in self.procs.values():
                 if proc.poll() is None:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -237,7 +334,7 @@ class Cluster:
             for p in self.nodes:
                 if p.role == "joiner":
                     os.kill(self.procs[p.node_id].pid, signal.SIGUSR1)
-            status = self._watch()
+            status = self._watch(released)
             watched = time.monotonic() - released  # determinism-ok
         finally:
             _handle(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
@@ -272,4 +369,11 @@ STATUS = {
     "stalled": "stalled: the run went quiet with nodes still outside the ring",
     "deadline": "deadline passed before the run settled",
     "crashed": "a node process exited during the run",
+}
+#: The same, for a run with leaves or crashes.
+CHURN_STATUS = {
+    "settled": "settled: every leave finished, every node still running is a member, and the run has been quiet",
+    "stalled": "stalled: the run went quiet with a leave unfinished or a running node outside the ring",
+    "deadline": "deadline passed before the run settled",
+    "crashed": "a node process exited during the run without being told to leave or killed",
 }

@@ -546,7 +546,7 @@ def summary(check: Check) -> list[str]:
                      + (f"; one-way latency median {_ms(lat[0])}, max {_ms(lat[1])}" if lat else ""))
     unclean = [log.path for log in check.logs if log.stats is None]
     if unclean:
-        lines.append(f"{len(unclean)} log(s) have no final stats line (node killed?): {', '.join(unclean[:3])}")
+        lines.append(f"{len(unclean)} log(s) have no final stats line (read as killed): {', '.join(unclean[:3])}")
     return lines
 
 
