@@ -16,7 +16,7 @@ from dhtea.protocols import load_protocol, protocol_name
 from dhtea.search.coverage import expected_values
 from dhtea.search.hunting import DEFAULT_DATABASE, Bug, Progress, hunt
 from dhtea.search.outputs import HuntOutput, OutputError, prepare_out_dir
-from dhtea.search.pool import WorkerProgress, hunt_in_processes
+from dhtea.search.pool import WorkerProgress, hunt_in_processes, shares_for
 from dhtea.search.daskhunt import DEFAULT_TASKS, hunt_on_dask
 from dhtea.search.tasks import smallest_key, split, swarm_tasks
 from invariants.names import invariant_specs
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace, style: Style, invariants: tuple) -> int:
     output = HuntOutput(out, protocol_name(protocol))
     progress = ProgressLine(sys.stderr)
     database = database_dir(args.no_database)
-    shares = settings.get("tasks", workers)
+    shares = settings.get("tasks", shares_for(workers))
     where = f" on Dask ({dask}), {shares} tasks" if dask else ("" if workers == 1 else f" in {workers} worker processes")
     print(f"hunting in {args.protocol}{where}: up to {args.examples} scenarios per bug, seed {args.seed}", flush=True)
     claimed = claimed_faults(protocol)
@@ -126,8 +126,8 @@ def run(args: argparse.Namespace, style: Style, invariants: tuple) -> int:
             report = hunt_on_dask(swarm_tasks(tasks, args.seed), dask, seed=args.seed, max_bugs=args.max_bugs,
                                   on_bug=saver.on_bug, on_progress=saver.on_tasks)
         else:
-            report = hunt_in_processes(tasks, seed=args.seed, max_bugs=args.max_bugs, on_bug=saver.on_bug,
-                                       on_progress=saver.on_workers)
+            report = hunt_in_processes(tasks, seed=args.seed, max_bugs=args.max_bugs, workers=workers,
+                                       on_bug=saver.on_bug, on_progress=saver.on_workers)
     progress.clear()
     paths, summary = output.finish(report, settings, expected, timings=not args.no_timings)
     if shares > 1 and not args.quiet:  # bugs as merged: the smallest of each kind
@@ -188,12 +188,13 @@ class _Saver:
 
 
 def workers_text(status: dict[int, WorkerProgress], bugs: int, seconds: float) -> str:
-    tried = sum(w.progress.tried for w in status.values())
+    tried = sum(w.finished + w.progress.tried for w in status.values())
     each = []
     for i, w in sorted(status.items()):
         p = w.progress
         doing = "done" if w.done else (f"shrinking {p.shrinking} ({p.smaller})" if p.shrinking else "searching")
-        each.append(f"w{i + 1} {doing}")
+        share = "" if w.share is None else f" share {w.share + 1}"
+        each.append(f"w{i + 1}{share} {doing}")
     return f"{tried} scenarios, {tried / max(seconds, 1e-3):.0f}/s, {bugs} bug(s) so far; " + ", ".join(each)
 
 

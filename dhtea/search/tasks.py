@@ -14,7 +14,6 @@ combination is the common case of some task instead of being drowned out.
 from __future__ import annotations
 
 import hashlib
-import math
 import random  # determinism-ok: only seeded random.Random instances are used
 from typing import Callable, Iterable, Sequence
 
@@ -86,10 +85,14 @@ def share_seed(seed: int, index: int, shares: int) -> int:
 
 def split(protocol: str, *, shares: int, examples: int, seed: int, max_bugs: int, max_ring: int, max_joiners: int,
           invariants: Sequence[str], database: str | None = None, faults: Sequence[str] | None = None) -> list[HuntTask]:
-    """`shares` tasks that together search `examples` scenarios per bug."""
-    each = math.ceil(examples / shares)
-    return [HuntTask(protocol, i, share_seed(seed, i, shares), each, max_bugs, max_ring, max_joiners, tuple(invariants),
-                     database=database, faults=None if faults is None else tuple(faults)) for i in range(shares)]
+    """`shares` tasks that together search exactly `examples` scenarios per bug
+    (the first `examples % shares` take one more); never more shares than
+    scenarios, so that no share is empty."""
+    shares = max(1, min(shares, examples))
+    each, extra = divmod(examples, shares)
+    return [HuntTask(protocol, i, share_seed(seed, i, shares), each + (i < extra), max_bugs, max_ring, max_joiners,
+                     tuple(invariants), database=database, faults=None if faults is None else tuple(faults))
+            for i in range(shares)]
 
 
 def swarm_tasks(tasks: Iterable[HuntTask], seed: int) -> list[HuntTask]:

@@ -134,10 +134,11 @@ def test_progress_of_workers_names_each_worker():
     from dhtea.search.hunting import Progress
     from dhtea.search.pool import WorkerProgress
 
-    status = {0: WorkerProgress(0, Progress(120, 1, "ring-order", 3)), 1: WorkerProgress(1, Progress(80, 0, None, 0)),
-              2: WorkerProgress(2, Progress(50, 2, None, 0), done=True)}
+    status = {0: WorkerProgress(0, Progress(120, 1, "ring-order", 3), share=4, finished=30),
+              1: WorkerProgress(1, Progress(80, 0, None, 0), share=0),
+              2: WorkerProgress(2, Progress(0, 0, None, 0), done=True, finished=50)}
     assert workers_text(status, 2, 2.0) == (
-        "250 scenarios, 125/s, 2 bug(s) so far; w1 shrinking ring-order (3), w2 searching, w3 done")
+        "280 scenarios, 140/s, 2 bug(s) so far; w1 share 5 shrinking ring-order (3), w2 share 1 searching, w3 done")
 
 
 def test_a_rerun_starts_from_the_saved_failures(capsys, tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from dhtea import hunt
-from dhtea.search.pool import hunt_in_processes
+from dhtea.search.pool import hunt_in_processes, shares_for
 from dhtea.search.tasks import TaskOutcome, merge, run_task, share_seed, smallest_key, split, swarm_tasks
 from dhtea.traces.serial import trace_text
 
@@ -26,7 +26,8 @@ def fingerprint(report):
 
 def test_shares_have_their_own_seeds_and_split_the_budget():
     two = tasks(2, examples=81)
-    assert [t.index for t in two] == [0, 1] and all(t.examples == 41 for t in two)
+    assert [t.index for t in two] == [0, 1] and [t.examples for t in two] == [41, 40]
+    assert [t.examples for t in tasks(8, examples=5)] == [1] * 5  # no empty share
     assert len({t.seed for t in two}) == 2 and two == tasks(2, examples=81)
     assert tasks(1)[0].seed == 4  # one share hunts exactly as `hunt` does
     assert share_seed(4, 0, 2) != share_seed(5, 0, 2)
@@ -69,6 +70,20 @@ def test_worker_processes_give_the_same_bugs_every_time():
     assert not first.interrupted
     assert {w for w, _ in seen} <= {0, 1} and {s for _, s in seen} == {b.signature for b in first.bugs}
     assert fingerprint(first) == fingerprint(merge("classic", 4, [run_task(t) for t in tasks(2)], 0.0, 3))
+
+
+def test_more_shares_than_workers_give_the_report_of_the_shares():
+    shares = tasks(shares_for(2), examples=48)
+    assert len(shares) == 8 and shares_for(1) == 1
+    seen, workers = [], set()
+    report = hunt_in_processes(shares, seed=4, max_bugs=3, workers=2,
+                               on_bug=lambda bug, share: seen.append(share),
+                               on_progress=lambda status: workers.update(status))
+    assert workers == {0, 1}  # two processes ran the eight shares
+    assert set(seen) <= set(range(8)) and report.bugs and not report.interrupted
+    here = [run_task(t) for t in shares]
+    assert report.examples == sum(o.report.examples for o in here)
+    assert fingerprint(report) == fingerprint(merge("classic", 4, here, 0.0, 3))
 
 
 def test_swarm_tasks_draw_seeded_feature_subsets():
