@@ -60,6 +60,8 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
                    help="the network may also deliver up to K messages twice in each run (default 0)")
     p.add_argument("--crashes", type=whole_number, default=0, metavar="K",
                    help="up to K nodes may also crash-stop at any point in each run (default 0)")
+    p.add_argument("--leaves", type=whole_number, default=0, metavar="L",
+                   help="L members (never a bootstrap) each begin a graceful leave at any point (default 0)")
     p.add_argument("--max-states", type=positive_int, metavar="N", help="stop after N states in all")
     p.add_argument("--max-depth", type=positive_int, metavar="D", help="explore at most D steps deep")
     p.add_argument("--workers", type=positive_int, default=1, metavar="N", help="processes to split scenarios over")
@@ -73,7 +75,8 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
 
 def _line(r: ScopeResult) -> str:
     rate = r.states / r.seconds if r.seconds > 0 else 0.0
-    return (f"ring {r.members}, joiners {r.joiners}: {r.scenarios} scenario(s), {r.states} states, "
+    leaves = f", leaves {r.leaves}" if r.leaves else ""
+    return (f"ring {r.members}, joiners {r.joiners}{leaves}: {r.scenarios} scenario(s), {r.states} states, "
             f"{r.transitions} transitions, depth {r.depth}, {r.seconds:.2f}s ({rate:,.0f} states/s)")
 
 
@@ -88,20 +91,26 @@ def cmd_explore(args: argparse.Namespace) -> int:
             return _error(f"unknown invariant {name!r} for --signature; known: {', '.join(sorted(known))}")
     if args.ring.start < 1:
         return _error("--ring: an initial ring has at least one member")
-    for option, value in (("--losses", args.losses), ("--duplicates", args.duplicates), ("--crashes", args.crashes)):
+    for option, value in (("--losses", args.losses), ("--duplicates", args.duplicates), ("--crashes", args.crashes),
+                          ("--leaves", args.leaves)):
         if value < 0:
             return _error(f"{option}: expected a number >= 0, got {value}")
+    sizes = [m for m in args.ring if m > args.leaves]  # at least one member stays
+    if not sizes:
+        return _error(f"--leaves {args.leaves}: every ring in --ring would lose all its members; "
+                      f"explore rings of at least {args.leaves + 1}")
     wanted = [[name] for name in args.signature] if args.signature else [None]
     losses = f", up to {args.losses} message(s) lost" if args.losses else ""
     losses += f", up to {args.duplicates} message(s) duplicated" if args.duplicates else ""
     losses += f", up to {args.crashes} crash(es)" if args.crashes else ""
+    losses += f", {args.leaves} leave(s) at any point" if args.leaves else ""
     print(f"exploring {args.protocol}: rings of {_span(args.ring)} member(s), {_span(args.joiners)} joiner(s), "
           f"bootstraps {args.bootstraps}, joins at {args.joins}{losses}")
     results: list[ScopeResult] = []
     budget = args.max_states
     try:
         for want in wanted:
-            for members in args.ring:
+            for members in sizes:
                 for joiners in args.joiners:
                     if budget is not None and budget <= 0:
                         break
@@ -109,7 +118,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
                                       relabel="none" if args.no_relabel else "auto", join_mode=args.joins,
                                       max_states=budget, max_depth=args.max_depth, want=want, workers=args.workers,
                                       max_losses=args.losses, max_duplicates=args.duplicates,
-                                      max_crashes=args.crashes)
+                                      max_crashes=args.crashes, leaves=args.leaves)
                     if budget is not None:
                         budget -= r.states
                     results.append(r)
@@ -152,10 +161,11 @@ def _size(found: Found, exploration: Exploration) -> tuple[int, int, int]:
 
 def _report(args: argparse.Namespace, cls: type, found: Found, e: Exploration, style) -> None:
     explorer = Explorer(cls, e.ring, e.joins, join_mode=args.joins, max_losses=args.losses,
-                        max_duplicates=args.duplicates, max_crashes=args.crashes)
+                        max_duplicates=args.duplicates, max_crashes=args.crashes, leaves=e.leaves)
     what = f"with a cycle of {len(found.cycle)} step(s)" if found.cycle else ""
+    leaves = f", leave(s) of {', '.join(map(str, e.leaves))}" if e.leaves else ""
     print(f"\nshortest counterexample: {found.invariant} with {len(e.joins)} joiner(s), initial ring of "
-          f"{len(e.ring)}, {found.deliveries} deliveries {what}".rstrip())
+          f"{len(e.ring)}{leaves}, {found.deliveries} deliveries {what}".rstrip())
     try:
         result = reproduce(explorer, found)
     except NotReplayable as exc:

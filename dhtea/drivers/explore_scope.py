@@ -1,13 +1,16 @@
 """A whole scope: every ring of R members with J concurrent joiners, up to
-relabelling, every joiner position and every bootstrap choice, each explored
-exhaustively (`explorer.py`).
+relabelling, every joiner position and every bootstrap choice, and with L
+leaves every choice of L leaving members (never a bootstrap, never every
+member), each explored exhaustively (`explorer.py`).
 
 Node ids are 0..R+J-1: which ranks are members and which join is all that
 differs between scenarios once ids matter only through their order (see
 `symmetry.py`, which checks that, and which also drops rotations of the same
 scenario for protocols that compare ids only around the circle). Scenarios run
 in a fixed order, optionally split over worker processes; the result is the
-same for any number of workers.
+same for any number of workers. With leaves, only the order relabelling is
+used: which members leave is part of the scenario, and a rotation would have to
+carry it along.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Callable, Iterable, Literal
 
 import attrs
 
+from dhtea.core.node import RingNode
 from dhtea.drivers.explorer import Exploration, Explorer, Found, JoinMode
 from dhtea.drivers.symmetry import Scope, check_order, check_rotation, rotation_canonical
 from dhtea.protocols import load_protocol, protocol_name
@@ -30,6 +34,19 @@ Relabel = Literal["auto", "order", "none"]
 
 class ScopeError(ValueError):
     """The scope cannot be explored as asked (e.g. the protocol computes with ids)."""
+
+
+def with_leaves(scopes: Iterable[Scope], leaves: int) -> list[tuple]:
+    """Each scenario once per choice of `leaves` leaving members: members that
+    no joiner bootstraps through, with at least one member staying."""
+    out = []
+    for ring, joins in scopes:
+        if leaves and leaves >= len(ring):
+            continue
+        boots = {b for _, b in joins}
+        eligible = [m for m in ring if m not in boots]
+        out.extend((ring, joins, chosen) for chosen in itertools.combinations(eligible, leaves))
+    return out
 
 
 def scenarios(members: int, joiners: int, bootstraps: Bootstraps = "all", rotation: bool = False) -> list[Scope]:
@@ -62,6 +79,7 @@ class ScopeResult:
     bounded_at: int | None  # the state budget, if it stopped the search
     #: The shortest counterexample per invariant, with the exploration that found it.
     found: tuple[tuple[Found, Exploration], ...]
+    leaves: int = 0
 
     @property
     def shortest(self) -> tuple[Found, Exploration] | None:
@@ -75,11 +93,11 @@ def _explore_many(args) -> list[Exploration]:
         options["invariants"] = DEFAULT
     out = []
     budget = options.pop("max_states", None)
-    for ring, joins in scopes:
+    for ring, joins, leavers in scopes:
         left = None if budget is None else budget - sum(e.states for e in out)
         if left is not None and left <= 0:
             break
-        out.append(Explorer(cls, ring, joins, max_states=left, **options).run())
+        out.append(Explorer(cls, ring, joins, max_states=left, leaves=leavers, **options).run())
     return out
 
 
@@ -98,6 +116,8 @@ def explore_scope(
     max_losses: int = 0,
     max_duplicates: int = 0,
     max_crashes: int = 0,
+    leaves: int = 0,
+    accept: Callable[[Explorer, Found], bool] | None = None,
     workers: int = 1,
     on_exploration: Callable[[Exploration], None] | None = None,
 ) -> ScopeResult:
@@ -106,8 +126,12 @@ def explore_scope(
     those invariants); the shortest per invariant over the scope is kept, with
     the shortest of all first."""
     cls = load_protocol(protocol) if isinstance(protocol, str) else protocol
-    if members < 1 or joiners < 0:
-        raise ScopeError("a scope needs at least one member and no negative number of joiners")
+    if members < 1 or joiners < 0 or leaves < 0:
+        raise ScopeError("a scope needs at least one member and no negative number of joiners or leaves")
+    if leaves and leaves >= members:
+        raise ScopeError(f"{leaves} leave(s) in a ring of {members}: at least one member must stay")
+    if leaves and cls.on_leave is RingNode.on_leave:
+        raise ScopeError(f"{protocol_name(cls)} has no graceful leave (its class does not define on_leave)")
     started = time.perf_counter()
     plain = scenarios(members, joiners, bootstraps)
     reduction = "none"
@@ -120,16 +144,16 @@ def explore_scope(
                 "it computes with ids, so rings cannot be explored up to relabelling; explore given ids instead"
             )
         reduction = "order"
-        if relabel == "auto" and joiners and check_rotation(cls, sample) is None:
+        if relabel == "auto" and joiners and not leaves and check_rotation(cls, sample) is None:
             reduction = "rotation"
-    todo = scenarios(members, joiners, bootstraps, rotation=reduction == "rotation")
+    todo = with_leaves(scenarios(members, joiners, bootstraps, rotation=reduction == "rotation"), leaves)
     invariants = tuple(invariants)
     options = {"invariants": invariants, "join_mode": join_mode, "max_depth": max_depth, "max_losses": max_losses,
                "max_duplicates": max_duplicates, "max_crashes": max_crashes,
-               "want": None if want is None else tuple(want)}
+               "want": None if want is None else tuple(want), "accept": accept}
     explorations: list[Exploration] = []
     spec = protocol_name(cls)
-    if workers > 1 and len(todo) > 1:
+    if workers > 1 and len(todo) > 1 and accept is None:  # `accept` is a function of this process
         chunks = [todo[i::workers] for i in range(workers)]
         budget = None if max_states is None else max(1, max_states // workers)
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
@@ -144,11 +168,11 @@ def explore_scope(
                 on_exploration(e)
     else:
         spent = 0
-        for ring, joins in todo:
+        for ring, joins, leavers in todo:
             left = None if max_states is None else max_states - spent
             if left is not None and left <= 0:
                 break
-            e = Explorer(cls, ring, joins, max_states=left, **options).run()
+            e = Explorer(cls, ring, joins, max_states=left, leaves=leavers, **options).run()
             spent += e.states
             explorations.append(e)
             if on_exploration is not None:
@@ -166,6 +190,7 @@ def explore_scope(
     return ScopeResult(
         spec, members, joiners, reduction, len(explorations), states, sum(e.transitions for e in explorations),
         max((e.depth for e in explorations), default=0), time.perf_counter() - started, complete, bounded_at, found,
+        leaves,
     )
 
 

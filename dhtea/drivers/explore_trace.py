@@ -16,13 +16,15 @@ latency that makes it arrive at its step (every message's own delay is
 scripted, so nothing else reads those latencies). Two copies on one link that
 need different latencies cannot be replayed. A node the explorer crashed is
 scripted as a `Crash` at its step's time (messages to it arrive after the end).
+A leave is scripted as a `Leave` at its step's time; a leave the explored run
+never began is scripted after the end.
 """
 
 from __future__ import annotations
 
 from dhtea.core.network import Constant, LinkLatency, Network
 from dhtea.core.node import CancelTimer, Send, SetTimer
-from dhtea.core.scenario import Crash, Join, JoinSchedule, Scenario
+from dhtea.core.scenario import Crash, Join, JoinSchedule, Leave, Scenario
 from dhtea.core.trace import RunResult
 from dhtea.drivers.explorer import Explorer, Found
 from dhtea.drivers.simulator import simulate
@@ -44,6 +46,7 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
     doubled: set[int] = set()  # send indexes the network duplicates
     gaps: dict[tuple[int, int], float] = {}  # (src, dst) -> the latency of its copies
     crashes: list[Crash] = []
+    leave_at: dict[int, float] = {}
     started = {step.node for step, _ in joined}
     sent = 0
     join_at = {j: 0.0 for j, _ in explorer.joins}
@@ -100,8 +103,10 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
         elif step.kind == "join":
             join_at[step.node] = now
             started.add(step.node)
+        elif step.kind == "leave":
+            leave_at[step.node] = now
         elif step.kind == "crash":  # its timers never fire, and what is on its way to it is lost
-            crashes.append(Crash(step.node, now))
+            crashes.append(Crash(step.node, now, during="leave" if step.node in leave_at else None))
             for key in [k for k in deadlines if k[0] == step.node]:
                 del deadlines[key]
         state, _, effects = explorer.step(state, step)
@@ -122,13 +127,16 @@ def scripted_scenario(explorer: Explorer, found: Found) -> Scenario:
         if op.node in join_at and op.node not in started:
             join_at[op.node] = now + 1
     joins = JoinSchedule(Join(j, join_at[j], b) for j, b in explorer.joins)
+    crashed = {op.node for op in crashes}  # a node that crashed before its leave began never leaves
+    leaves = [Leave(n, leave_at.get(n, now + 1)) for n in explorer.leaves if n in leave_at or n not in crashed]
     options = {"max_events": events} if found.cycle else {}
     faulty = lost | doubled
     fates = tuple("lose" if i in lost else "duplicate" if i in doubled else "deliver"
                   for i in range(max(faulty) + 1)) if faulty else ()
     links = tuple(LinkLatency(src, dst, Constant(gap)) for (src, dst), gap in sorted(gaps.items()))
     network = Network(delays=tuple(scripted), fates=fates, links=links)
-    return Scenario(ring=explorer.ring, joins=joins, network=network, seed=0, churn=crashes, **options)
+    return Scenario(ring=explorer.ring, joins=joins, network=network, seed=0, churn=tuple(leaves) + tuple(crashes),
+                    **options)
 
 
 def _copy_gap(gaps: dict[tuple[int, int], float], message, gap: float) -> None:

@@ -8,7 +8,10 @@ any message in flight, up to that many in all; with `max_duplicates`, it may
 deliver any message in flight twice: a second copy joins the messages in
 flight, up to that many copies in all; with `max_crashes`, any node may
 crash-stop, up to that many in all: its view is frozen as crashed, messages to
-it are lost and its timers never fire): time is abstracted away, as in an
+it are lost and its timers never fire; with `leaves`, each of those members
+may begin its graceful leave at any point, and once its protocol calls
+`ctx.stop()` it is gone as in the simulator: messages to it are lost and its
+timers never fire): time is abstracted away, as in an
 asynchronous network, so the explorer covers every order the simulator could
 produce with any latencies (the network is not FIFO) and timers treated as
 firing after any delay. Handlers must not branch on `ctx.now` or `ctx.rng`:
@@ -18,10 +21,12 @@ Breadth first, so the first violation found is a shortest one: fewest steps
 (deliveries, timer firings, and joins when they are events). Safety invariants
 are checked in every new state, on the nodes the step touched (as the
 simulator does); the at-rest invariants in every state with nothing in flight,
-no timers and no join still to start. A state that violates an invariant is a
+no timers and no join or leave still to start. A state that violates an invariant is a
 dead end: a run stops there. The search stops at the first violation (or, with
 `want`, at the first of the wanted signatures), at `max_states` or
-`max_depth` ("bounded"), or when nothing new is reachable ("complete").
+`max_depth` ("bounded"), or when nothing new is reachable ("complete"). With
+`accept`, only the violations it accepts are found (the others are dead ends
+all the same), so the first one is the shortest of those.
 
 States are compared by fingerprint: each node's `snapshot` (see
 `fingerprint.py`), the sorted messages in flight, the sorted timers.
@@ -31,7 +36,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from typing import Iterable, Literal
+from typing import Callable, Iterable, Literal
 
 import attrs
 
@@ -64,7 +69,7 @@ class Step:
     `deliver` (`message` reaches `node`), `timer` (`node`'s `timer` fires) or
     `lose` (the network loses `message`, on its way to `node`) or `duplicate`
     (the network will deliver `message` to `node` twice) or `crash` (`node`
-    crash-stops)."""
+    crash-stops) or `leave` (`node` begins its graceful leave)."""
 
     kind: str
     node: int
@@ -79,6 +84,8 @@ class Step:
             return f"{self.node} timer {self.timer}"
         if self.kind == "crash":
             return f"{self.node} crashes"
+        if self.kind == "leave":
+            return f"{self.node} begins to leave"
         if self.kind in ("lose", "duplicate"):
             what = "lost" if self.kind == "lose" else "duplicated"
             return f"{self.message.src} -> {self.node} {self.message.describe()} {what}"
@@ -115,6 +122,7 @@ class Exploration:
     seconds: float
     complete: bool
     found: tuple[Found, ...]  # shortest first, at most one per invariant
+    leaves: tuple[int, ...] = ()  # the members that leave, each at any point
 
     @property
     def violation(self) -> Found | None:
@@ -122,9 +130,11 @@ class Exploration:
 
 
 class _State:
-    __slots__ = ("nodes", "snaps", "views", "inflight", "timers", "pending", "key", "depth", "lost", "copies", "down")
+    __slots__ = ("nodes", "snaps", "views", "inflight", "timers", "pending", "key", "depth", "lost", "copies", "down",
+                 "to_leave", "left")
 
-    def __init__(self, nodes, snaps, views, inflight, timers, pending, depth, lost=0, copies=0, down=()):
+    def __init__(self, nodes, snaps, views, inflight, timers, pending, depth, lost=0, copies=0, down=(), to_leave=(),
+                 left=()):
         self.nodes = nodes
         self.snaps = snaps  # each node's snapshot, kept so a step recomputes only its own
         self.views = views
@@ -135,7 +145,21 @@ class _State:
         self.lost = lost  # messages lost so far (bounded by max_losses)
         self.copies = copies  # messages duplicated so far (bounded by max_duplicates)
         self.down = down  # the nodes that crashed (bounded by max_crashes), sorted
-        self.key = (snaps, inflight, timers, pending, lost, copies, down)
+        self.to_leave = to_leave  # the leaves not begun yet, sorted
+        self.left = left  # the nodes that have left (stopped after their leave), sorted
+        self.key = (snaps, inflight, timers, pending, lost, copies, down, to_leave, left)
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing in flight, no timer, no join or leave still to begin: at rest."""
+        return not self.inflight and not self.timers and not self.pending and not self.to_leave
+
+    def but(self, **changes) -> "_State":
+        """This state with some fields changed (and one step deeper unless `depth` is given)."""
+        fields = {name: getattr(self, name) for name in _State.__slots__ if name != "key"}
+        fields["depth"] = self.depth + 1
+        fields.update(changes)
+        return _State(**fields)
 
 
 class _Halt(Exception):
@@ -145,7 +169,8 @@ class _Halt(Exception):
 class Explorer:
     """Explores `protocol` on one scenario: `ring` (initial members) and `joins`
     ((joiner, bootstrap) pairs). `joins="start"` starts every join at the
-    beginning; `"any"` lets each join start at any point."""
+    beginning; `"any"` lets each join start at any point. Each member in
+    `leaves` begins a graceful leave at any point (once)."""
 
     def __init__(
         self,
@@ -162,6 +187,8 @@ class Explorer:
         max_losses: int = 0,
         max_duplicates: int = 0,
         max_crashes: int = 0,
+        leaves: Iterable[int] = (),
+        accept: Callable[["Explorer", Found], bool] | None = None,
     ) -> None:
         self.cls = protocol
         self.ring = tuple(sorted(ring))
@@ -179,6 +206,10 @@ class Explorer:
         self.max_losses = max_losses
         self.max_duplicates = max_duplicates
         self.max_crashes = max_crashes
+        self.accept = accept  # which violations count (say, only those that need a leave); None: all
+        self.leaves = tuple(sorted(set(leaves)))
+        if not set(self.leaves) <= set(self.ring):
+            raise ValueError(f"only members of the initial ring leave, not {sorted(set(self.leaves) - set(self.ring))}")
         self._messages: dict[Message, Message] = {}  # one object per distinct message
         self._order: dict[Message, tuple] = {}
         self._verdicts: dict[tuple, tuple | None] = {}
@@ -203,7 +234,8 @@ class Explorer:
             nodes[i].bootstrap_ring(ring[i - 1], ring[(i + 1) % len(ring)])
         views = tuple(n.view() for n in nodes)
         pending = tuple((j, b) for j, b in self.joins)
-        state = _State(tuple(nodes), tuple(snapshot(n) for n in nodes), views, (), (), pending if self.join_mode == "any" else (), 0)
+        state = _State(tuple(nodes), tuple(snapshot(n) for n in nodes), views, (), (),
+                       pending if self.join_mode == "any" else (), 0, to_leave=self.leaves)
         record: list[tuple[Step, list]] = []
         if self.join_mode == "start":
             for j, b in self.joins:
@@ -231,8 +263,9 @@ class Explorer:
             steps.append(Step("timer", node, timer=name))
         for j, b in state.pending:
             steps.append(Step("join", j, bootstrap=b))
+        steps.extend(Step("leave", n) for n in state.to_leave)
         if len(state.down) < self.max_crashes:
-            steps.extend(Step("crash", n) for n in self.ids if n not in state.down)
+            steps.extend(Step("crash", n) for n in self.ids if n not in state.down and n not in state.left)
         return steps
 
     def step(self, state: _State, step: Step, keep_depth: bool = False):
@@ -242,8 +275,7 @@ class Explorer:
             return self._lose(state, step)
         if step.kind == "duplicate":  # only the messages in flight change, and nothing comes to rest
             inflight = tuple(sorted(state.inflight + (step.message,), key=self._sort_key))
-            return _State(state.nodes, state.snaps, state.views, inflight, state.timers, state.pending,
-                          state.depth + 1, state.lost, state.copies + 1, state.down), None, []
+            return state.but(inflight=inflight, copies=state.copies + 1), None, []
         if step.kind == "crash":
             return self._crash(state, step)
         i = self.index[step.node]
@@ -252,6 +284,7 @@ class Explorer:
         ctx = Context(step.node, float(depth), _NO_RANDOM)  # type: ignore[arg-type]
         timers = state.timers
         pending = state.pending
+        to_leave = state.to_leave
         inflight = state.inflight
         crash = None
         try:
@@ -262,6 +295,9 @@ class Explorer:
             elif step.kind == "timer":
                 timers = tuple(t for t in timers if t != (step.node, step.timer))
                 node.on_timer(ctx, step.timer)
+            elif step.kind == "leave":
+                to_leave = tuple(n for n in to_leave if n != step.node)
+                node.on_leave(ctx)
             else:
                 pending = tuple(p for p in pending if p[0] != step.node)
                 node.on_join(ctx, step.bootstrap)
@@ -274,13 +310,19 @@ class Explorer:
         after = node.view()
         views = state.views if after == before else state.views[:i] + (after,) + state.views[i + 1 :]
         effects = ctx.effects if crash is None else []
+        left = state.left
+        stopped = crash is None and ctx.stopped
+        if stopped:  # gone once its last sends are out, as in the simulator
+            left = tuple(sorted(left + (step.node,)))
+            after = attrs.evolve(after, gone="left")
+            views = state.views[:i] + (after,) + state.views[i + 1 :]
         if crash is None:
             added = []
             timer_set = set(timers)
             for effect in effects:
                 if isinstance(effect, Send):
                     dst = effect.message.dst
-                    if dst in self.index and dst not in state.down:  # to a node outside the run, or crashed: lost
+                    if dst in self.index and dst not in state.down and dst not in left:  # outside the run, or gone: lost
                         added.append(self._intern(effect.message))
                 elif isinstance(effect, SetTimer):
                     timer_set.add((step.node, effect.name))
@@ -289,16 +331,20 @@ class Explorer:
             if added:
                 inflight = tuple(sorted(inflight + tuple(added), key=self._sort_key))
             timers = tuple(sorted(timer_set))
+        if stopped:
+            inflight = tuple(m for m in inflight if m.dst != step.node)
+            timers = tuple(t for t in timers if t[0] != step.node)
         snap = snapshot(node)
         snaps = state.snaps if snap == state.snaps[i] else state.snaps[:i] + (snap,) + state.snaps[i + 1 :]
-        new = _State(nodes, snaps, views, inflight, timers, pending, depth, state.lost, state.copies, state.down)
+        new = state.but(nodes=nodes, snaps=snaps, views=views, inflight=inflight, timers=timers, pending=pending,
+                        depth=depth, to_leave=to_leave, left=left)
         if crash is not None:
             text = f"node {step.node} raised {type(crash).__name__}: {crash}"
             return new, ("handler-error", (step.node,), text), effects
         violation = None
         if after != before and self.safety:
-            violation = self._check(new, step.node, before.member != after.member)
-        if violation is None and not inflight and not timers and not pending and self.at_rest:
+            violation = self._check(new, step.node, before.member != after.member or stopped)
+        if violation is None and new.quiet and self.at_rest:
             ring = self._ring(new)
             violation = self._first(self.at_rest, ring, self.ids)
         return new, violation, effects
@@ -307,10 +353,9 @@ class Explorer:
         """The network loses one copy of `step.message`: only the messages in flight change."""
         k = state.inflight.index(step.message)
         inflight = state.inflight[:k] + state.inflight[k + 1 :]
-        new = _State(state.nodes, state.snaps, state.views, inflight, state.timers, state.pending, state.depth + 1,
-                     state.lost + 1, state.copies, state.down)
+        new = state.but(inflight=inflight, lost=state.lost + 1)
         violation = None
-        if not inflight and not state.timers and not state.pending and self.at_rest:
+        if new.quiet and self.at_rest:
             violation = self._first(self.at_rest, self._ring(new), self.ids)
         return new, violation, []
 
@@ -325,12 +370,12 @@ class Explorer:
         timers = tuple(t for t in state.timers if t[0] != n)
         pending = tuple(p for p in state.pending if p[0] != n)
         down = tuple(sorted(state.down + (n,)))
-        new = _State(state.nodes, state.snaps, views, inflight, timers, pending, state.depth + 1, state.lost,
-                     state.copies, down)
+        to_leave = tuple(m for m in state.to_leave if m != n)  # a crashed node begins no leave
+        new = state.but(views=views, inflight=inflight, timers=timers, pending=pending, down=down, to_leave=to_leave)
         violation = None
         if self.safety:
             violation = self._check(new, n, before.member and before.gone is None)
-        if violation is None and not inflight and not timers and not pending and self.at_rest:
+        if violation is None and new.quiet and self.at_rest:
             violation = self._first(self.at_rest, self._ring(new), self.ids)
         return new, violation, []
 
@@ -397,10 +442,13 @@ class Explorer:
         def record(violation, index: int) -> bool:
             name, nodes, text = violation
             if name not in found and (self.want is None or name in self.want):
-                found[name] = Found(name, nodes, text, path(index))
+                candidate = Found(name, nodes, text, path(index))
+                if self.accept is not None and not self.accept(self, candidate):
+                    return False  # not one we look for: a dead end all the same, and the search goes on
+                found[name] = candidate
             return self.want is None or self.want <= found.keys()
 
-        at_rest = not start.inflight and not start.timers and not start.pending
+        at_rest = start.quiet
         violation = self._first(self.safety, self._ring(start), self.ids)
         if violation is None and at_rest and len(joined) == len(self.joins):
             violation = self._first(self.at_rest, self._ring(start), self.ids)
@@ -435,7 +483,7 @@ class Explorer:
                             if violation is not None:
                                 if record(violation, target):
                                     raise _Halt
-                            elif new.inflight or new.timers or new.pending:
+                            elif not new.quiet:
                                 nxt.append((target, new))
                         edges.append(target)
                     lo[index], hi[index] = first, len(edges)
@@ -469,7 +517,7 @@ class Explorer:
         ordered = tuple(sorted(found.values(), key=lambda f: (len(f.steps) + len(f.cycle), f.invariant)))
         return Exploration(
             protocol_name(self.cls), self.ring, self.joins, states, transitions, depth,
-            time.perf_counter() - started, complete, ordered,
+            time.perf_counter() - started, complete, ordered, self.leaves,
         )
 
 

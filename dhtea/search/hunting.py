@@ -192,8 +192,11 @@ def hunt(
                 minimal = _find(strategy, search.is_new_bug, config, random.Random(seed * 1_000 + round_no), round_key)
                 if minimal is None:
                     break
-                result = reminimise(cls, search.run(minimal), search.invariants)
-                found(Bug(bug_signature(cls, result, search.invariants), result, search.round_tried))
+                shrunk = search.run(minimal)
+                signature = bug_signature(cls, shrunk, search.invariants)
+                result = reminimise(cls, shrunk, search.invariants,
+                                    same_bug=lambda run: bug_signature(cls, run, search.invariants) == signature)
+                found(Bug(signature, result, search.round_tried))
                 if search.ctrl_c.pressed:
                     raise KeyboardInterrupt
     except KeyboardInterrupt:

@@ -3,13 +3,15 @@
 Hypothesis shrinks a failing scenario well, but not always to the true minimum:
 a bug that needs messages reordered may stay at more joiners than it needs, or
 one delivery above the shortest. The explorer knows the minimum of a scope. So
-once a hunt has shrunk a bug, every scope with no more members and joiners than
-its scenario is explored, smallest first (fewest nodes, then fewest joiners),
-for a violation with the same signature; the first scope that holds one gives
-its shortest counterexample, which replaces the hunt's run when it is smaller
-(fewer nodes, or as many nodes and fewer deliveries).
+once a hunt has shrunk a bug, every scope with no more members, joiners and
+leaves than its scenario is explored, smallest first (fewest nodes, then fewest
+leaves, then fewest joiners), for a violation with the same signature; the
+first scope that holds one gives its shortest counterexample, which replaces the
+hunt's run when it is smaller (fewer nodes, or as many nodes and fewer leaves,
+or as many of both and fewer deliveries).
 
-Only plain join scenarios are re-minimised (no churn, no faults), only for
+Only scenarios of joins and graceful leaves are re-minimised (no crash, no
+network fault: the explorer would have to bound those separately), only for
 protocols that the explorer can relabel (see `dhtea/drivers/symmetry.py`), and
 not for `progress`, whose lasso the simulator already reports at its first
 repeat. The search is bounded (`max_states`); if it runs out first, the hunt's
@@ -18,8 +20,9 @@ run is kept.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
+from dhtea.core.scenario import Leave
 from dhtea.core.trace import RunResult
 from dhtea.drivers.explore_scope import ScopeError, explore_scope
 from dhtea.drivers.explore_trace import NotReplayable, reproduce
@@ -35,36 +38,54 @@ def deliveries(result: RunResult) -> int:
     return sum(1 for e in result.events if e.kind == "deliver")
 
 
-def _size(result: RunResult) -> tuple[int, int]:
+def _size(result: RunResult) -> tuple[int, int, int]:
     s = result.scenario
-    return (len(s.ring) + len(s.joins), deliveries(result))
+    return (len(s.ring) + len(s.joins), len(s.churn), deliveries(result))
 
 
-def reminimise(cls: type, result: RunResult, invariants: Iterable[Invariant], max_states: int = BUDGET) -> RunResult:
+def reminimise(cls: type, result: RunResult, invariants: Iterable[Invariant], max_states: int = BUDGET,
+               same_bug: Callable[[RunResult], bool] | None = None) -> RunResult:
     """The explorer's shortest run with `result`'s signature in the smallest scope
-    below `result`'s scenario, if it is smaller; else `result` itself."""
+    below `result`'s scenario, if it is smaller; else `result` itself.
+    `same_bug` says whether a candidate run is the same bug (by default: the
+    same first invariant); a scope whose counterexample is another bug (say, a
+    plain join bug when `result`'s bug needs a leave) is passed over."""
     scenario = result.scenario
     signature = result.signature
-    if signature in (None, "progress") or getattr(scenario, "faulty", False) or getattr(scenario, "churn", ()):
+    churn = tuple(scenario.churn)
+    if signature in (None, "progress") or scenario.network.faulty or not all(isinstance(op, Leave) for op in churn):
         return result
     invariants = tuple(invariants)
-    sizes = sorted(((m, j) for m in range(1, len(scenario.ring) + 1) for j in range(0, len(scenario.joins) + 1)),
-                   key=lambda mj: (mj[0] + mj[1], mj[1], mj[0]))
+    sizes = sorted(((m, j, k) for m in range(1, len(scenario.ring) + 1) for j in range(0, len(scenario.joins) + 1)
+                    for k in range(0, min(len(churn), m - 1) + 1)),
+                   key=lambda mjk: (mjk[0] + mjk[1], mjk[2], mjk[1], mjk[0]))
     budget = max_states
+    runs: dict[int, RunResult] = {}  # the accepted counterexamples' runs, by id of their `Found`
+
+    def accept(explorer: Explorer, found) -> bool:
+        # Only this bug counts: a scope's shortest violation of the same
+        # invariant may be another bug (a plain join bug, when this one needs a leave).
+        try:
+            run = reproduce(explorer, found)
+        except NotReplayable:
+            return False
+        if run.signature != signature or (same_bug is not None and not same_bug(run)):
+            return False
+        runs[id(found)] = run
+        return True
+
     try:
-        for members, joiners in sizes:
-            if members + joiners > _size(result)[0] or budget <= 0:
+        for members, joiners, leaves in sizes:
+            if (members + joiners, leaves) > _size(result)[:2] or budget <= 0:
                 break
-            scope = explore_scope(cls, members, joiners, invariants=invariants, want=[signature], max_states=budget)
+            scope = explore_scope(cls, members, joiners, invariants=invariants, want=[signature], max_states=budget,
+                                  leaves=leaves, accept=accept)
             budget -= scope.states
             if not scope.found:
                 continue
-            found, exploration = scope.shortest
-            explorer = Explorer(cls, exploration.ring, exploration.joins, invariants=invariants)
-            run = reproduce(explorer, found)
-            if run.signature == signature and _size(run) < _size(result):
-                return run
-            return result
+            found, _ = scope.shortest
+            run = runs[id(found)]
+            return run if _size(run) < _size(result) else result
     except (ScopeError, ExploreError, FingerprintError, NotReplayable):
         return result  # a protocol the explorer cannot take as it is: keep the hunt's run
     return result

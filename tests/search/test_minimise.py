@@ -56,3 +56,22 @@ def test_hunted_classic_bugs_match_the_explorer_scope_and_are_within_a_fifth_of_
         s = bug.result.scenario
         assert (len(s.ring), len(s.joins)) == (members, joiners), bug.signature
         assert deliveries(bug.result) <= shortest * 1.2, bug.signature
+
+
+def test_a_leave_bug_is_reminimised_to_the_smallest_scope_that_still_needs_the_leave():
+    from dhtea.core.network import Exponential
+    from dhtea.core.scenario import Leave
+    from dhtea.search.hunting import bug_signature
+
+    # A hunt's shrunk form of classic's leave racing a join: five members, where three suffice.
+    scenario = Scenario(ring=(0, 1, 3, 4, 5), joins=JoinSchedule([Join(2, 1.0, 3)]),
+                        network=Network(latency=Exponential(mean=1.0)), churn=(Leave(1, 0.0),))
+    result = simulate(Classic, scenario)
+    signature = bug_signature(Classic, result, DEFAULT)
+    assert signature == "ring-order+leave"
+    smaller = reminimise(Classic, result, DEFAULT, same_bug=lambda run: bug_signature(Classic, run, DEFAULT) == signature)
+    assert bug_signature(Classic, smaller, DEFAULT) == signature  # the same bug, not the plain join one
+    assert len(smaller.scenario.ring) == 3 and len(smaller.scenario.joins) == 1 and len(smaller.scenario.churn) == 1
+    # Without `same_bug`, the first ring-order of a smaller scope (a plain join bug) would do.
+    plain = reminimise(Classic, result, DEFAULT)
+    assert bug_signature(Classic, plain, DEFAULT) == "ring-order"
