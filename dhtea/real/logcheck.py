@@ -57,7 +57,7 @@ from dhtea.traces.schema import (FieldError, check_record, integer, list_of, map
                                  optional, record, text)
 from dhtea.traces.serial import EVENT_FIELDS, MAX_TEXT, NAME, NODE_ID, NODE_VIEW_FIELDS, event_from_dict
 from dhtea.show.timeline import format_event, format_violation
-from dhtea.core.trace import CHURN_KINDS, Event, churn_before
+from dhtea.core.trace import Event, churn_before
 from dhtea.real.udp import LOG_FORMAT, LOG_VERSION
 from invariants import AT_REST, SAFETY, VIEW_FIELDS, Invariant, NodeView, RingView, Violation, valid_view_value, view_from_dict
 
@@ -301,7 +301,7 @@ class Check:
     events: tuple[Event, ...]  # merged; seq is the merged index, a send's arrive its real arrival
     violations: tuple[Violation, ...]
     final: RingView
-    counts: dict
+    counts: dict  # messages and faults; "churn": a NodeDeparture per node that left, crashed or began to leave
 
     @property
     def ok(self) -> bool:
@@ -400,7 +400,7 @@ def _with_churn(v: Violation, merged: list[Event]) -> Violation:
 
 
 @attrs.frozen
-class Departure:
+class NodeDeparture:
     """One node's churn in a merged run: when it began to leave (None for a
     crash without a leave), when it was gone, how, and why it crashed."""
 
@@ -411,16 +411,16 @@ class Departure:
     why: str | None = None
 
 
-def _churn(merged: list[Event], why: dict[int, str]) -> tuple[Departure, ...]:
+def _churn(merged: list[Event], why: dict[int, str]) -> tuple[NodeDeparture, ...]:
     began: dict[int, float] = {}
-    out: dict[int, Departure] = {}
+    out: dict[int, NodeDeparture] = {}
     for e in merged:
         if e.kind == "leave":
             began.setdefault(e.node, e.time)
-            out.setdefault(e.node, Departure(e.node, e.time, None, None))
+            out.setdefault(e.node, NodeDeparture(e.node, e.time, None, None))
         for f, _, new in e.changes:
             if f == "gone" and new is not None:
-                out[e.node] = Departure(e.node, began.get(e.node), e.time, new, why.get(e.seq))
+                out[e.node] = NodeDeparture(e.node, began.get(e.node), e.time, new, why.get(e.seq))
     return tuple(sorted(out.values(), key=lambda d: (d.began if d.began is not None else d.gone_at, d.node)))
 
 
@@ -509,7 +509,7 @@ _WHY = {
 }
 
 
-def _departure(d: Departure) -> str:
+def _departure(d: NodeDeparture) -> str:
     if d.how == "left":
         return f"{d.node} left (began t={d.began:.3f}, done {_ms(d.gone_at - d.began)} later)"
     if d.how is None:
