@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from dhtea.cli.argtypes import positive_int, whole_number
+from dhtea.cli.progress import ProgressLine
 from dhtea.drivers.explore_scope import ScopeError, ScopeResult, explore_scope
 from dhtea.drivers.explore_trace import NotReplayable, reproduce
 from dhtea.drivers.explorer import Exploration, ExploreError, Explorer, Found
@@ -108,23 +109,40 @@ def cmd_explore(args: argparse.Namespace) -> int:
           f"bootstraps {args.bootstraps}, joins at {args.joins}{losses}")
     results: list[ScopeResult] = []
     budget = args.max_states
+    progress = ProgressLine(sys.stderr)
+    interrupted = False
     try:
         for want in wanted:
             for members in sizes:
                 for joiners in args.joiners:
                     if budget is not None and budget <= 0:
                         break
+                    where = f"ring {members}, joiners {joiners}"
+                    show = lambda p, where=where: progress.show(  # noqa: E731
+                        f"{where}: scenario {p.done + 1}/{p.scenarios}, {p.states:,} states, depth {p.depth}, "
+                        f"{progress.elapsed:.0f}s")
                     r = explore_scope(cls, members, joiners, bootstraps=args.bootstraps,
                                       relabel="none" if args.no_relabel else "auto", join_mode=args.joins,
                                       max_states=budget, max_depth=args.max_depth, want=want, workers=args.workers,
                                       max_losses=args.losses, max_duplicates=args.duplicates,
-                                      max_crashes=args.crashes, leaves=args.leaves)
+                                      max_crashes=args.crashes, leaves=args.leaves, on_progress=show)
                     if budget is not None:
                         budget -= r.states
                     results.append(r)
-                    print(("" if want is None else f"[{want[0]}] ") + _line(r))
+                    progress.clear()
+                    print(("" if want is None else f"[{want[0]}] ") + _line(r), flush=True)
     except (ScopeError, ExploreError, FingerprintError) as exc:
+        progress.clear()
         return _error(exc)
+    except KeyboardInterrupt:  # keep what the finished scopes found
+        progress.clear()
+        interrupted = True
+        print("dhtea: interrupted", file=sys.stderr)
+        print(f"interrupted after {progress.elapsed:.1f}s, in the middle of a scope; "
+              f"what the {len(results)} finished scope(s) found follows")
+    if not results:
+        print("nothing explored to the end before the interruption: no violation found so far (not a proof)")
+        return 130
     states = sum(r.states for r in results)
     seconds = sum(r.seconds for r in results)
     reductions = sorted({r.reduction for r in results})
@@ -139,6 +157,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
                 best[f.invariant] = (f, e)
     if not best:
         complete = all(r.complete for r in results) and (args.max_states is None or budget is None or budget > 0)
+        if interrupted:
+            print("no violation in the finished scopes (interrupted: not a proof of the whole range)")
+            return 130
         if complete:
             print("no violation in this scope (complete)")
             return 0
@@ -148,6 +169,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
     order = sorted(best.values(), key=lambda fe: _size(*fe))
     for found, exploration in order if args.signature else order[:1]:
         _report(args, cls, found, exploration, style)
+    if interrupted:
+        return 130
     return 1
 
 

@@ -65,6 +65,17 @@ def scenarios(members: int, joiners: int, bootstraps: Bootstraps = "all", rotati
 
 
 @attrs.frozen
+class ScopeProgress:
+    """How far a scope's exploration is: scenarios done of all, states so far, the
+    current scenario's depth."""
+
+    done: int
+    scenarios: int
+    states: int
+    depth: int
+
+
+@attrs.frozen
 class ScopeResult:
     protocol: str
     members: int
@@ -120,6 +131,7 @@ def explore_scope(
     accept: Callable[[Explorer, Found], bool] | None = None,
     workers: int = 1,
     on_exploration: Callable[[Exploration], None] | None = None,
+    on_progress: Callable[[ScopeProgress], None] | None = None,
 ) -> ScopeResult:
     """Explore every scenario of the scope; see the module docstring. Each
     scenario's search stops at its first violation (with `want`, at the first of
@@ -172,7 +184,12 @@ def explore_scope(
             left = None if max_states is None else max_states - spent
             if left is not None and left <= 0:
                 break
-            e = Explorer(cls, ring, joins, max_states=left, leaves=leavers, **options).run()
+            tell = None
+            if on_progress is not None:
+                done, before = len(explorations), spent
+                tell = lambda states, _t, depth: on_progress(ScopeProgress(done, len(todo), before + states, depth))
+                tell(0, 0, 0)
+            e = Explorer(cls, ring, joins, max_states=left, leaves=leavers, on_progress=tell, **options).run()
             spent += e.states
             explorations.append(e)
             if on_exploration is not None:

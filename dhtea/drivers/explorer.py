@@ -48,6 +48,9 @@ from invariants import DEFAULT, Invariant, RingView
 
 JoinMode = Literal["start", "any"]
 
+#: New states between two progress calls (a few per second at this speed).
+PROGRESS_EVERY = 2048
+
 
 class ExploreError(Exception):
     """The protocol cannot be explored as it is (it uses `ctx.rng`, or its state has no stable value)."""
@@ -189,6 +192,7 @@ class Explorer:
         max_crashes: int = 0,
         leaves: Iterable[int] = (),
         accept: Callable[["Explorer", Found], bool] | None = None,
+        on_progress: Callable[[int, int, int], None] | None = None,
     ) -> None:
         self.cls = protocol
         self.ring = tuple(sorted(ring))
@@ -206,6 +210,7 @@ class Explorer:
         self.max_losses = max_losses
         self.max_duplicates = max_duplicates
         self.max_crashes = max_crashes
+        self.on_progress = on_progress  # called with (states, transitions, depth) every PROGRESS_EVERY states
         self.accept = accept  # which violations count (say, only those that need a leave); None: all
         self.leaves = tuple(sorted(set(leaves)))
         if not set(self.leaves) <= set(self.ring):
@@ -473,6 +478,8 @@ class Explorer:
                                 complete = False
                                 raise _Halt
                             target = len(parents)
+                            if self.on_progress is not None and target % PROGRESS_EVERY == 0:
+                                self.on_progress(target, transitions, new.depth)
                             seen[new.key] = target
                             parents.append(index)
                             labels.append(step)

@@ -113,3 +113,69 @@ def test_crashes_find_what_gapowner_does_not_claim_and_the_trace_replays_strictl
     assert [op.kind for op in read_trace(path).scenario.churn] == ["crash"]
     assert main(["replay", str(path), "--strict", "--quiet"]) == 0
     assert main(["explore", "--protocol", "gapowner", "--ring", "1", "--joiners", "1", "--crashes", "-1"]) == 2
+
+
+def test_leaves_option_finds_classic_neighbours_leaving_together(tmp_path, capsys):
+    code = main(["explore", "--protocol", "classic", "--ring", "1-3", "--joiners", "0", "--leaves", "2",
+                 "--out", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "ring 3, joiners 0, leaves 2: 3 scenario(s)" in out and "ring 1," not in out  # too small rings skipped
+    assert "shortest counterexample: departed-unlinked" in out
+    (path,) = tmp_path.glob("*.trace.json")
+    assert len(read_trace(path).scenario.churn) == 2
+    assert main(["replay", str(path), "--strict", "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["--ring", "1-2", "--leaves", "2"], "--leaves 2: every ring in --ring would lose all its members"),
+    (["--ring", "3", "--leaves", "-1"], "--leaves: expected a number >= 0, got -1"),
+])
+def test_impossible_leaves_are_one_line(tmp_path, capsys, argv, text):
+    assert main(["explore", "--protocol", "classic", "--joiners", "0", *argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert text in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_ctrl_c_keeps_what_finished_scopes_found(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    # gapowner's small scopes finish at once; ring 4 with 3 joiners takes long enough to be interrupted.
+    proc = subprocess.Popen([sys.executable, "-m", "dhtea", "explore", "--protocol", "gapowner", "--ring", "1-4",
+                             "--joiners", "3", "--out", str(tmp_path), "--quiet"], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        seen = ""
+        while "ring 2, joiners 3" not in seen and time.monotonic() < deadline:
+            seen += proc.stdout.readline()
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err and "dhtea: interrupted" in err
+    assert "interrupted after" in out and "not a proof" in out
+
+
+def test_explorer_reports_progress_every_few_thousand_states():
+    from dhtea.drivers.explore_scope import explore_scope
+    from dhtea.drivers.explorer import PROGRESS_EVERY, Explorer
+    from dhtea.protocols import GapOwner
+    from dhtea.protocols.gapowner import GapLease
+
+    seen = []
+    r = explore_scope(GapOwner, 3, 2, on_progress=seen.append)
+    assert len(seen) >= r.scenarios and seen[-1].states <= r.states and seen[-1].scenarios == r.scenarios
+    assert [p.done for p in seen] == sorted(p.done for p in seen)  # scenarios in order
+    calls = []  # within one long scenario: every PROGRESS_EVERY new states
+    Explorer(GapLease, (0, 1), ((2, 0),), max_states=2 * PROGRESS_EVERY + 1,
+             on_progress=lambda *a: calls.append(a)).run()
+    assert [c[0] for c in calls] == [PROGRESS_EVERY, 2 * PROGRESS_EVERY]
