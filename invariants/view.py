@@ -38,6 +38,12 @@ class NodeView:
         """A member that is still running: the nodes the ring is made of."""
         return self.member and self.gone is None
 
+    @property
+    def role(self) -> str:
+        """What the node is, in one word: `left` or `crashed` once gone, else
+        `leaving`, `member` or `joiner`."""
+        return self.gone if self.gone is not None else "leaving" if self.leaving else "member" if self.member else "joiner"
+
 
 #: The values of `NodeView.gone`: running, left gracefully, crash-stopped.
 GONE_VALUES = (None, "left", "crashed")

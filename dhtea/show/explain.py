@@ -141,7 +141,33 @@ def setup(scenario: Scenario) -> str:
     else:
         latency = f"message latencies are drawn from {describe_latency(lat)} with seed {scenario.seed}"
     extra = " (some messages have scripted delays)" if net.delays or net.links else ""
-    return f"The ring starts with {members}. {joins[:1].upper() + joins[1:] or 'Nobody joins'}. {latency[:1].upper() + latency[1:]}{extra}."
+    text = f"The ring starts with {members}. {joins[:1].upper() + joins[1:] or 'Nobody joins'}. {latency[:1].upper() + latency[1:]}{extra}."
+    more = [_churn_words(scenario)] + _fault_words(scenario)
+    return " ".join([text] + [m[:1].upper() + m[1:] + "." for m in more if m])
+
+
+def _churn_words(scenario: Scenario) -> str:
+    during = {"join": " if still joining then", "leave": " if still leaving then"}
+    return "; ".join(f"node {op.node} {'leaves' if op.kind == 'leave' else 'crashes'} at t={_t(op.at)}"
+                     + during.get(getattr(op, "during", None) or "", "") for op in scenario.churn)
+
+
+def _fault_words(scenario: Scenario) -> list[str]:
+    net = scenario.network
+    until = "" if net.faults_until is None else f" (of those sent before t={_t(net.faults_until)})"
+    out = []
+    if net.loss:
+        out.append(f"each message is lost with probability {net.loss:g}{until}")
+    if net.duplicate:
+        out.append(f"each message is delivered twice with probability {net.duplicate:g}{until}")
+    lost, doubled = net.fates.count("lose"), net.fates.count("duplicate")
+    if lost or doubled:
+        what = ([f"{lost} lost"] if lost else []) + ([f"{doubled} delivered twice"] if doubled else [])
+        out.append(f"of the first {len(net.fates)} messages sent, {' and '.join(what)} (scripted)")
+    for p in net.partitions:
+        out.append(f"messages between {{{', '.join(map(str, p.side_a))}}} and {{{', '.join(map(str, p.side_b))}}} are lost from "
+                   f"t={_t(p.start)} to t={_t(p.end)} (a partition that then heals)")
+    return out
 
 
 def story(
@@ -156,7 +182,7 @@ def story(
     violation (or at the end); `blamed`: the pointers the checkers blame there."""
     lines = [setup(scenario)]
     if not violations:
-        lines.append(_passing(events, views, at_rest))
+        lines.append(_passing(scenario, events, views, at_rest))
         return lines
     first = violations[0]
     step = next((e for e in events if e.seq == first.event), None)
@@ -214,7 +240,7 @@ def _stuck(events: Sequence[Event], views: Mapping[int, NodeView], first: Violat
 
 def ring_walk(views: Mapping[int, NodeView]) -> str:
     """The members in the order their right pointers lead, from the smallest: `0 → 1 → 3 → 0`."""
-    members = sorted(n for n, v in views.items() if v.member)
+    members = sorted(n for n, v in views.items() if v.live_member)
     if not members:
         return "no members"
     walk, node = [members[0]], views[members[0]].right
@@ -224,10 +250,15 @@ def ring_walk(views: Mapping[int, NodeView]) -> str:
     return " → ".join(str(n) for n in walk + ([node] if node is not None else ["unset"]))
 
 
-def _passing(events: Sequence[Event], views: Mapping[int, NodeView], at_rest: bool) -> str:
+def _passing(scenario: Scenario, events: Sequence[Event], views: Mapping[int, NodeView], at_rest: bool) -> str:
     end = "came to rest" if at_rest else "stopped"
-    joined = all(v.member for v in views.values())
-    who = "every joiner is a member" if joined else "not every joiner is a member yet"
+    waiting = [j.node for j in scenario.joins if j.node in views and views[j.node].role == "joiner"]
+    who = "every joiner is a member" if not waiting else f"{_names(waiting)} not a member yet"
+    if not scenario.joins:
+        who = "nobody joined"
+    gone = [f"{n} {v.gone}" for n, v in sorted(views.items()) if v.gone is not None]
+    if gone:
+        who += "; " + _names(gone)
     return (
         f"Every invariant held after each of the {len(events)} events; the run {end} and {who}. "
         f"Following right pointers: {ring_walk(views)}."

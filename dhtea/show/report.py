@@ -377,7 +377,7 @@ def _figure(shot: Snapshot) -> str:
             value = "unset" if getattr(v, side) is None else esc(str(getattr(v, side)))
             wrong = (n, side) in shot.blamed
             cells.append(f"<td class=\"wrong\">{value} ✗</td>" if wrong else f"<td>{value}</td>")
-        state = ("member" if v.member else "joiner") + (", busy" if v.busy else "") + (f", queue {list(v.queue)}" if v.queue else "")
+        state = v.role + (", busy" if v.busy else "") + (f", queue {list(v.queue)}" if v.queue else "")
         cls = " class=\"involved\"" if n in shot.involved else ""
         rows.append(f"<tr{cls}><th>{n}</th>{''.join(cells)}<td>{esc(state)}</td></tr>")
     table = f"<table class=\"state\"><tr><th>node</th><th>left</th><th>right</th><th>state</th></tr>{''.join(rows)}</table>"

@@ -13,7 +13,7 @@ def _swatch(colour: str, dashed: bool = False) -> str:
 
 
 RING_LEGEND = (
-    "<p class=\"legend\">Nodes sit clockwise in id order from the top; filled circles are members, dashed ones joiners. "
+    "<p class=\"legend\">Nodes sit clockwise in id order from the top; filled circles are members, dashed ones joiners, dotted ones leaving; grey ones have left (dotted) or crashed (crossed), and their frozen pointers are faint. "
     f"{_swatch(RIGHT)}right pointer (wide arc) {_swatch(LEFT)}left pointer (narrow arc) "
     f"{_swatch(WRONG)}pointer the invariant checkers blame; a red outline marks the nodes the violation names. "
     "In a healthy ring each node's right arc reaches its clockwise neighbour and that neighbour's left arc comes back.</p>"

@@ -59,6 +59,8 @@ def ring_picture(
     stubs: list[tuple[int, str, int, svg.Point, svg.Point, str]] = []
     for n, side in wrong_last:
         markup, track, head, stub = _pointer(n, side, getattr(views[n], side), where, (n, side) in blamed)
+        if views[n].gone is not None and (n, side) not in blamed:  # frozen when it stopped: not part of the ring
+            markup = svg.element("g", markup, opacity="0.35")
         body.append(markup)
         tracks.append(track)
         heads.append(head)
@@ -221,23 +223,41 @@ def _loop(p: svg.Point, side: str) -> tuple[str, svg.Point, svg.Point, list[svg.
     return path, c2, end, svg.cubic(start, c1, c2, end)
 
 
+#: How each kind of node is drawn: fill, outline colour, outline dashes, id colour.
+#: Members are filled, joiners dashed, a leaving member dotted; a node that has
+#: left or crashed is grey (its pointers are frozen as it stopped).
+_LOOK = {
+    "member": ("#dbeafe", "#1e3a8a", None, "#111827"),
+    "leaving": ("#dbeafe", "#1e3a8a", "1.5 3", "#111827"),
+    "joiner": ("#ffffff", "#6b7280", "4 3", "#111827"),
+    "left": ("#e5e7eb", "#9ca3af", "1.5 3", "#6b7280"),
+    "crashed": ("#e5e7eb", "#9ca3af", None, "#6b7280"),
+}
+
+
 def _node(view: NodeView, p: svg.Point, involved: bool) -> str:
-    stroke = WRONG if involved else ("#1e3a8a" if view.member else "#6b7280")
-    state = "member" if view.member else "not a member"
+    role = view.role
+    fill, outline, dashes, ink = _LOOK[role]
+    state = {"joiner": "not a member", "left": "has left", "crashed": "crashed", "leaving": "member, leaving"}.get(role, role)
     extra = (", busy" if view.busy else "") + (f", queue {list(view.queue)}" if view.queue else "")
     parts = [
         svg.title(f"node {view.id}: {state}, left={_name(view.left)}, right={_name(view.right)}{extra}"),
         svg.circle(
             p,
             NODE,
-            fill="#dbeafe" if view.member else "#ffffff",
-            stroke=stroke,
+            fill=fill,
+            stroke=WRONG if involved else outline,
             stroke_width=3.0 if involved else 1.5,
-            stroke_dasharray=None if view.member else "4 3",
+            stroke_dasharray=dashes,
         ),
-        svg.text(p[0], p[1] + 5, view.id, text_anchor="middle", font_size=15, font_weight="bold", fill="#111827"),
+        svg.text(p[0], p[1] + 5, view.id, text_anchor="middle", font_size=15, font_weight="bold", fill=ink),
     ]
-    cls = "node " + ("member" if view.member else "joiner") + (" involved" if involved else "")
+    if role == "crashed":  # a cross behind the id: stopped for good
+        d = NODE * 0.6
+        parts.insert(2, svg.element("path", None, d=f"M{svg.num(p[0] - d)},{svg.num(p[1] - d)} L{svg.num(p[0] + d)},"
+                                 f"{svg.num(p[1] + d)} M{svg.num(p[0] + d)},{svg.num(p[1] - d)} L{svg.num(p[0] - d)},"
+                                 f"{svg.num(p[1] + d)}", stroke="#9ca3af", stroke_width=1.5, fill="none"))
+    cls = "node " + role + (" involved" if involved else "")
     return svg.element("g", "".join(parts), class_=cls, data_node=view.id)
 
 

@@ -267,6 +267,9 @@ def _time_bands(events: Sequence[Event], lay: Layout, width: float, row_height, 
 def _header(n: int, scenario: Scenario, x: float, involved: bool) -> str:
     join = next((j for j in scenario.joins if j.node == n), None)
     role = f"joins t={_t(join.at)} via {join.bootstrap}" if join else "initial member"
+    for op in scenario.churn if join is None else ():  # a member's header says when it is scheduled to go
+        if op.node == n:
+            role = f"member, {'leaves' if op.kind == 'leave' else 'crashes'} t={_t(op.at)}"
     stroke = BROKE if involved else "#374151"
     return svg.element(
         "g",

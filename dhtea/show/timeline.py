@@ -226,7 +226,7 @@ def format_timeline(
 def format_ring(result: RunResult) -> str:
     parts = []
     for v in result.final:
-        state = v.gone if v.gone is not None else "leaving" if v.leaving else "member" if v.member else "joiner"
+        state = v.role
         extra = (" busy" if v.busy else "") + (f" queue={_value(v.queue)}" if v.queue else "")
         parts.append(f"{v.id}({state} {_value(v.left)}<->{_value(v.right)}{extra})")
     return "final nodes: " + " ".join(parts)
