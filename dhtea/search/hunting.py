@@ -142,6 +142,13 @@ class _Search:
             self.on_progress(Progress(self.tried, self.bugs, self.best_signature, self.smaller))
         return new
 
+    def exploring(self, states: int) -> None:
+        """Re-minimising explores states: show it, and stop there on Ctrl-C."""
+        if self.ctrl_c.pressed:
+            raise KeyboardInterrupt
+        if self.on_progress is not None:
+            self.on_progress(Progress(self.tried, self.bugs, self.best_signature, self.smaller))
+
     def run(self, scenario: Scenario) -> RunResult:
         return simulate(self.cls, scenario, invariants=self.invariants)
 
@@ -194,7 +201,7 @@ def hunt(
                     break
                 shrunk = search.run(minimal)
                 signature = bug_signature(cls, shrunk, search.invariants)
-                result = reminimise(cls, shrunk, search.invariants,
+                result = reminimise(cls, shrunk, search.invariants, on_progress=search.exploring,
                                     same_bug=lambda run: bug_signature(cls, run, search.invariants) == signature)
                 found(Bug(signature, result, search.round_tried))
                 if search.ctrl_c.pressed:

@@ -75,3 +75,35 @@ def test_a_leave_bug_is_reminimised_to_the_smallest_scope_that_still_needs_the_l
     # Without `same_bug`, the first ring-order of a smaller scope (a plain join bug) would do.
     plain = reminimise(Classic, result, DEFAULT)
     assert bug_signature(Classic, plain, DEFAULT) == "ring-order"
+
+
+def test_timer_protocols_get_a_small_budget_and_progress_is_reported(monkeypatch):
+    import dhtea.search.minimise as minimise
+    from dhtea.protocols.gapowner import GapLease
+    from invariants.core import Finding, invariant
+
+    @invariant("two-members-at-most", when="at_rest")
+    def two_members_at_most(ring, nodes):
+        members = ring.members
+        if len(members) > 2:
+            yield Finding(tuple(members), "more than two members")
+
+    budgets, seen = [], []
+    real = minimise.explore_scope
+
+    def spy(*args, **kw):
+        budgets.append(kw["max_states"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(minimise, "explore_scope", spy)
+    run = simulate(GapLease, Scenario(ring=(0, 2), joins=JoinSchedule([Join(1, 0, 0)])), invariants=[two_members_at_most])
+    assert run.signature == "two-members-at-most" and minimise.sets_timers(GapLease, run.scenario)
+    assert not minimise.sets_timers(Classic, run.scenario)
+    minimise.reminimise(GapLease, run, [two_members_at_most], on_progress=seen.append)
+    assert budgets[0] == minimise.TIMER_BUDGET
+    assert seen and seen == sorted(seen) and max(seen) <= minimise.TIMER_BUDGET
+    budgets.clear()
+    plain = simulate(Classic, Scenario(ring=(0,), joins=JoinSchedule([Join(1, 0, 0)])))
+    assert plain.signature == "joins-complete"
+    minimise.reminimise(Classic, plain, DEFAULT)
+    assert budgets[0] == minimise.BUDGET
