@@ -4,7 +4,7 @@ Plain CSS, inlined into every page, so a report needs no other file.
 """
 
 from dhtea.show.ringpicture import LEFT, RIGHT, WRONG
-from dhtea.show.sequence import OVERTAKE
+from dhtea.show.sequence import OVERTAKE, PARTITION
 
 
 def _swatch(colour: str, dashed: bool = False) -> str:
@@ -23,7 +23,8 @@ MSC_LEGEND = (
     "number, steps at the same time share a shaded band). An arrow is a message, from the step that sent it to the step "
     "that received it, labelled with its send and delivery times. Filled dots changed the node's state; the right column "
     f"says how. {_swatch(OVERTAKE)}a message that overtook an earlier one on the same link (the arrows cross). "
-    f"{_swatch('#6b7280', True)}still in flight when the run stopped. The red band is the step after which the invariant broke.</p>"
+    f"{_swatch('#6b7280', True)}still in flight when the run stopped. {_swatch(PARTITION)}a bar down the left edge: the steps during a "
+    "partition (hover for its sides). The red band is the step after which the invariant broke.</p>"
 )
 
 STEP_LEGEND = (

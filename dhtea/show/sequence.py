@@ -160,6 +160,7 @@ def sequence_diagram(
     body: list[str] = []
     body += _time_bands(events, lay, width, row_height, left)
     body += _cursors(events, lay, width, row_height)
+    body += _partitions(scenario, events, lay, row_height)
     if file_end is not None:
         body += _file_end(events, lay, file_end, width, notes_x)
     for row in sorted(broke_rows):
@@ -261,6 +262,25 @@ def _time_bands(events: Sequence[Event], lay: Layout, width: float, row_height, 
         if shade:
             out.append(svg.rect(left - 12, top, width - left + 12, row_height(row), fill="#f3f4f6"))
         out.append(svg.text(left - 16, lay.y[e.seq] + 4, f"#{e.seq}", font_size=NUMBER_SIZE, fill="#6b7280", text_anchor="end", class_="seq"))
+    return out
+
+
+PARTITION = "#a855f7"
+
+
+def _partitions(scenario: Scenario, events: Sequence[Event], lay: Layout, row_height) -> list[str]:
+    """A bar down the left edge over the rows a partition covers (messages
+    between its sides sent then are lost), its sides in the tooltip."""
+    out = []
+    for k, p in enumerate(scenario.network.partitions):
+        rows = sorted({lay.rows[e.seq] for e in events if e.kind != "send" and p.start <= e.time < p.end})
+        if not rows:
+            continue
+        top, bottom = lay.top[rows[0]], lay.top[rows[-1]] + row_height(rows[-1])
+        sides = f"{{{', '.join(map(str, p.side_a))}}} | {{{', '.join(map(str, p.side_b))}}}"
+        tip = f"partition {sides} from t={_t(p.start)} to t={_t(p.end)}: messages between the sides are lost"
+        out.append(svg.element("g", svg.title(tip) + svg.rect(1 + 4 * k, top, 3, bottom - top, fill=PARTITION),
+                               class_="partition"))
     return out
 
 

@@ -69,3 +69,13 @@ def test_classic_leave_bug_report_marks_the_leaver(tmp_path):
     html = (tmp_path / "r.html").read_text()
     assert "member, leaves t=0" in html and "Node 1 leaves at t=0; node 2 leaves at t=0.5." in html
     assert "<td>left</td>" in html
+
+
+def test_sequence_diagram_marks_the_rows_of_a_partition():
+    from dhtea.show.sequence import sequence_diagram
+
+    run = simulate(GapLease, CHURNED)
+    diagram = sequence_diagram(CHURNED, run.events, ())
+    assert diagram.count('class="partition"') == 1
+    assert "partition {0, 1} | {2, 3, 4} from t=0.5 to t=6: messages between the sides are lost" in diagram
+    assert 'class="partition"' not in sequence_diagram(Scenario(ring=(0, 1)), simulate(GapLease, Scenario(ring=(0, 1))).events, ())
