@@ -29,7 +29,12 @@ from dhtea.core.scenario import FAULT_KINDS, Crash, Join, JoinSchedule, Leave, S
 SETTLE = 50_000.0
 
 
-def node_ids(max_id: int = 63) -> st.SearchStrategy[int]:
+#: The largest node id the strategies draw by default: a hunt's rings and joiners
+#: are at most `MAX_ID + 1` distinct nodes.
+MAX_ID = 63
+
+
+def node_ids(max_id: int = MAX_ID) -> st.SearchStrategy[int]:
     """Node ids from 0 to `max_id`; shrinks towards 0."""
     return st.integers(min_value=0, max_value=max_id)
 

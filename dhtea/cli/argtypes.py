@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import argparse
 
+from dhtea.traces.files import MAX_INT_DIGITS
+
+
+def fits_a_file(value: int) -> bool:
+    """Whether dhtea's own files can hold `value` (seeds and ids end up in them)."""
+    return len(str(abs(value))) <= MAX_INT_DIGITS
+
 
 def whole_number(text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not fits_a_file(value):
+        raise argparse.ArgumentTypeError(f"expected a whole number of at most {MAX_INT_DIGITS} digits "
+                                         f"(what a trace file holds), got one of {len(str(abs(value)))} digits")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -17,3 +28,13 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
     return value
+
+
+def at_most(limit: int, why: str):
+    """A whole number from 1 to `limit`; `why` says where the limit comes from."""
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"expected at most {limit} ({why}), got {value}")
+        return value
+    return parse

@@ -14,6 +14,7 @@ from dhtea.drivers.explore_trace import NotReplayable, reproduce
 from dhtea.drivers.explorer import Exploration, ExploreError, Explorer, Found
 from dhtea.drivers.fingerprint import FingerprintError
 from dhtea.protocols import UnknownProtocol, load_protocol
+from dhtea.search.outputs import OutputError, prepare_out_dir
 from dhtea.show.timeline import format_result, style_for
 from dhtea.traces.files import safe_name
 from dhtea.traces.serial import save_trace
@@ -23,6 +24,9 @@ Command = Callable[[argparse.Namespace], int]
 
 #: Exit code when the search hit a bound before finding anything: not a proof.
 BOUNDED = 3
+
+#: The most members, or joiners, a scope may have (far past what can be explored in full).
+MAX_RING = 12
 
 
 def _error(text: object) -> int:
@@ -36,17 +40,17 @@ def size_range(text: str) -> range:
     try:
         lo = int(low)
         hi = int(high) if dash else lo
-        if lo < 0 or hi < lo or hi > 12:
+        if lo < 0 or hi < lo or hi > MAX_RING:
             raise ValueError
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected N or LOW-HIGH (at most 12), got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected N or LOW-HIGH (at most {MAX_RING}), got {text!r}") from None
     return range(lo, hi + 1)
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     """Add `explore` to `sub`; return {name: handler}."""
     p = sub.add_parser("explore", help="explore every delivery order of every scenario in a small scope")
-    p.add_argument("--protocol", required=True, help="classic, gapowner, or module:Class")
+    p.add_argument("--protocol", required=True, help="classic, gapowner, gaplease, or module:Class")
     p.add_argument("--ring", type=size_range, required=True, metavar="N|LOW-HIGH", help="initial ring size(s)")
     p.add_argument("--joiners", type=size_range, required=True, metavar="N|LOW-HIGH", help="concurrent joiners")
     p.add_argument("--bootstraps", choices=("all", "first"), default="all",
@@ -98,8 +102,15 @@ def cmd_explore(args: argparse.Namespace) -> int:
             return _error(f"{option}: expected a number >= 0, got {value}")
     sizes = [m for m in args.ring if m > args.leaves]  # at least one member stays
     if not sizes:
+        if args.leaves >= MAX_RING:
+            return _error(f"--leaves {args.leaves}: at most {MAX_RING - 1}, since at least one member stays "
+                          f"and a ring explored has at most {MAX_RING} members")
         return _error(f"--leaves {args.leaves}: every ring in --ring would lose all its members; "
                       f"explore rings of at least {args.leaves + 1}")
+    try:
+        prepare_out_dir(args.out)  # before any work: a bad --out is one line, at once
+    except OutputError as exc:
+        return _error(exc)
     wanted = [[name] for name in args.signature] if args.signature else [None]
     losses = f", up to {args.losses} message(s) lost" if args.losses else ""
     losses += f", up to {args.duplicates} message(s) duplicated" if args.duplicates else ""
@@ -186,7 +197,9 @@ def _report(args: argparse.Namespace, cls: type, found: Found, e: Exploration, s
     explorer = Explorer(cls, e.ring, e.joins, join_mode=args.joins, max_losses=args.losses,
                         max_duplicates=args.duplicates, max_crashes=args.crashes, leaves=e.leaves)
     what = f"with a cycle of {len(found.cycle)} step(s)" if found.cycle else ""
-    leaves = f", leave(s) of {', '.join(map(str, e.leaves))}" if e.leaves else ""
+    # The leaves this run began: a chosen leaver may crash first, or the violation come before its turn.
+    began = [step.node for step in (*found.steps, *found.cycle) if step.kind == "leave"]
+    leaves = f", leave(s) of {', '.join(map(str, began))}" if began else ""
     print(f"\nshortest counterexample: {found.invariant} with {len(e.joins)} joiner(s), initial ring of "
           f"{len(e.ring)}{leaves}, {found.deliveries} deliveries {what}".rstrip())
     try:

@@ -96,7 +96,9 @@ def run(args: argparse.Namespace, style: Style, invariants: tuple) -> int:
         raise OutputError("--tasks goes with --dask (local workers split the hunt with --workers)")
     if dask and args.workers:
         raise OutputError("--workers is for local processes; with --dask the hunt is split with --tasks")
-    workers = 1 if dask else (args.workers or os.cpu_count() or 1)
+    # No more processes than scenarios per bug: the hunt is never split into
+    # more shares than that, so further processes would have nothing to do.
+    workers = 1 if dask else min(args.workers or os.cpu_count() or 1, args.examples)
     settings = {"examples_per_bug": args.examples, "max_bugs": args.max_bugs, "max_ring": args.max_ring,
                 "max_joiners": args.max_joiners}
     settings.update({"tasks": args.tasks or DEFAULT_TASKS, "swarm": True} if dask else {"workers": workers})

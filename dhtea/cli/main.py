@@ -9,7 +9,7 @@ import sys
 import attrs
 from pathlib import Path
 
-from dhtea.cli.argtypes import positive_int, whole_number
+from dhtea.cli.argtypes import at_most, fits_a_file, positive_int, whole_number
 from dhtea.cli import explore as cli_explore
 from dhtea.cli.errors import report_error
 from dhtea.cli import real as cli_real
@@ -23,8 +23,10 @@ from dhtea.protocols import BUILTIN, UnknownProtocol, load_protocol
 from dhtea.search.replaying import replay
 from dhtea.core.scenario import Join, JoinSchedule, Scenario
 from dhtea.core.spool import Spool
+from dhtea.traces.files import MAX_INT_DIGITS
 from dhtea.traces.serial import TraceFileError, read_trace, reason, save_trace
 from dhtea.drivers.simulator import simulate
+from dhtea.strategies import MAX_ID
 from dhtea.search.continuing import continue_to_rest
 from dhtea.show.report import write_report
 from dhtea.traces.states import TraceStateError, blamed_changes
@@ -51,12 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("hunt", help="search for scenarios that break an invariant; shrink and save each bug")
-    p.add_argument("--protocol", required=True, help="classic, gapowner, or module:Class")
+    p.add_argument("--protocol", required=True, help="classic, gapowner, gaplease, or module:Class")
     p.add_argument("--examples", type=positive_int, default=1000, help="scenarios to try per bug searched (default 1000)")
     p.add_argument("--seed", type=whole_number, default=0, help="hunt seed: same seed, same bugs (default 0)")
     p.add_argument("--max-bugs", type=positive_int, default=5, help="stop after this many distinct bugs (default 5)")
-    p.add_argument("--max-ring", type=positive_int, default=5, help="largest initial ring (default 5)")
-    p.add_argument("--max-joiners", type=positive_int, default=4, help="most concurrent joiners (default 4)")
+    ids = f"a hunt draws node ids from 0 to {MAX_ID}"
+    p.add_argument("--max-ring", type=at_most(MAX_ID + 1, ids), default=5, help="largest initial ring (default 5)")
+    p.add_argument("--max-joiners", type=at_most(MAX_ID, ids), default=4, help="most concurrent joiners (default 4)")
     p.add_argument("--faults", metavar="KINDS", help="churn and faults to generate, comma-separated from "
                    f"{','.join(FAULT_KINDS)}, or none (default: what the protocol claims to tolerate)")
     p.add_argument("--out", default="reports/hunt", help="folder for the trace files (default reports/hunt)")
@@ -191,6 +194,8 @@ def _parse_join(text: str) -> Join:
         parts = int(node), float(at), int(bootstrap)
     except ValueError:
         raise UsageError(f"bad --join {text!r}: expected NODE@TIME:BOOTSTRAP, e.g. 60@0:1") from None
+    if not (fits_a_file(parts[0]) and fits_a_file(parts[2])):
+        raise UsageError(f"bad --join {text!r}: {TOO_LONG}")
     try:
         return Join(*parts)
     except (TypeError, ValueError) as exc:
@@ -199,9 +204,15 @@ def _parse_join(text: str) -> Join:
 
 def _parse_ring(text: str) -> list[int]:
     try:
-        return [int(x) for x in text.split(",")]
+        ring = [int(x) for x in text.split(",")]
     except ValueError:
         raise UsageError(f"bad --ring {text!r}: expected comma-separated node ids, e.g. 1,49,50") from None
+    if not all(fits_a_file(n) for n in ring):
+        raise UsageError(f"bad --ring {text!r}: {TOO_LONG}")
+    return ring
+
+
+TOO_LONG = f"a node id has at most {MAX_INT_DIGITS} digits (what a trace file holds)"
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -165,7 +165,8 @@ def explore_scope(
                "want": None if want is None else tuple(want), "accept": accept}
     explorations: list[Exploration] = []
     spec = protocol_name(cls)
-    if workers > 1 and len(todo) > 1 and accept is None:  # `accept` is a function of this process
+    workers = min(workers, len(todo))  # a process with no scenario would only cost a start-up
+    if workers > 1 and accept is None:  # `accept` is a function of this process
         chunks = [todo[i::workers] for i in range(workers)]
         budget = None if max_states is None else max(1, max_states // workers)
         with multiprocessing.get_context("spawn").Pool(workers) as pool:

@@ -94,7 +94,18 @@ def write_report(
     continue_run: ContinueRun | None = None,
 ) -> Path:
     parts = load(paths)
-    return write_text_atomic(out if out is not None else default_output(paths), render(parts, title, continue_run=continue_run))
+    target = Path(out) if out is not None else default_output(paths)
+    _refuse_overwriting_an_input(target, parts)
+    return write_text_atomic(target, render(parts, title, continue_run=continue_run))
+
+
+def _refuse_overwriting_an_input(target: Path, parts: Sequence[Part]) -> None:
+    """The page must never replace a file it was made from (a trace or a hunt.json)."""
+    read = [p.hunt.path for p in parts if p.hunt is not None] + [tf.path for p in parts for tf in p.traces]
+    for path in read:
+        if target.resolve() == Path(path).resolve():
+            raise HuntFileError(f"--out {target} is one of the files the report reads ({path}); "
+                                "write the page elsewhere, e.g. reports/NAME.html")
 
 
 # -- the page -------------------------------------------------------------------

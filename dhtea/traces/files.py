@@ -153,7 +153,9 @@ def parse_json(text: str, path: str | os.PathLike, error: type[Exception]) -> An
     except json.JSONDecodeError as exc:
         what = known_format(text)
         hint = f"; this looks like {what}" if what else ""
-        raise error(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}){hint}") from None
+        # Some decoder messages end with "at" ("Unterminated string starting at"):
+        # the line number completes them rather than following a second "at".
+        raise error(f"{path}: not valid JSON ({exc.msg.removesuffix(' at')} at line {exc.lineno}){hint}") from None
     except _HugeNumber as exc:
         raise error(f"{path}: line {_line_of(text, exc.digits)}: an integer of {len(exc.digits.lstrip('-'))} digits; "
                     f"dhtea reads integers of at most {MAX_INT_DIGITS} digits") from None
