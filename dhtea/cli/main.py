@@ -288,6 +288,11 @@ def main(argv: list[str] | None = None) -> int:
             OutputError, DaskError, huntcmd.FaultsError) as exc:
         return report_error(exc)
     except OSError as exc:  # e.g. --out names a file, --save names a folder
+        if isinstance(exc, FileExistsError) and exc.filename and not Path(exc.filename).is_dir():
+            # Raised by creating the folders of an output path: one of them is a file.
+            return report_error(f"{exc.filename} is a file, so no folder can be made there")
+        if isinstance(exc, NotADirectoryError) and exc.filename:
+            return report_error(f"{exc.filename}: a folder on this path is a file")
         where = f": {exc.filename}" if exc.filename else ""
         return report_error(f"{exc.strerror or exc}{where}")
     except KeyboardInterrupt:

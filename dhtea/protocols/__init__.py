@@ -31,6 +31,9 @@ def load_protocol(spec: str) -> type:
     except Exception as exc:  # the user's module: any failure to import is theirs to fix
         raise UnknownProtocol(f"cannot import protocol module {module_name!r}: {type(exc).__name__}: {exc}") from None
     cls = getattr(module, attr, None)
+    if cls is None:
+        raise UnknownProtocol(f"{spec!r}: module {module_name!r} ({getattr(module, '__file__', None) or 'built in'}) "
+                              f"has no {attr!r}")
     if not isinstance(cls, type) or not all(callable(getattr(cls, m, None)) for m in ("on_join", "on_message", "view")):
         raise UnknownProtocol(f"{spec!r} is not a protocol class (it needs on_join, on_message and view)")
     try:

@@ -185,7 +185,7 @@ BAD_ARGS = [
         id="module-class-does-not-import",
     ),
     pytest.param(
-        ["run", "--protocol", "json:NoSuchClass", "--ring", "0,3"], ["'json:NoSuchClass' is not a protocol class"], id="module-without-class"
+        ["run", "--protocol", "json:NoSuchClass", "--ring", "0,3"], ["'json:NoSuchClass': module 'json'", "has no 'NoSuchClass'"], id="module-without-class"
     ),
     pytest.param(["hunt", "--protocol", "classic", "--examples", "0"], ["--examples", "at least 1"], id="examples-0"),
     pytest.param(["hunt", "--protocol", "classic", "--examples", "abc"], ["--examples", "'abc'"], id="examples-abc"),

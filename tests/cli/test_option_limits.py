@@ -136,3 +136,29 @@ def test_a_truncated_file_reads_as_one_plain_sentence(tmp_path, capsys):
     assert main(["show", str(cut)]) == 2
     line = one_error(capsys)
     assert "at at" not in line and "not valid JSON (Unterminated string starting at line " in line
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["report", str(TRACE), "-o", "{file}/page.html"], "{file} is a file, so no folder can be made there"),
+    (["replay", str(TRACE), "--quiet", "--save", "{file}/again.trace.json"],
+     "{file} is a file, so no folder can be made there"),
+    (["run", "--protocol", "gapowner", "--ring", "1", "--save", "{file}/a/b.trace.json"],
+     "{file}/a: a folder on this path is a file"),
+])
+def test_an_output_path_through_a_file_says_so(tmp_path, capsys, argv, expected):
+    file = tmp_path / "notes.txt"
+    file.write_text("mine")
+    assert main([a.format(file=file) for a in argv]) == 2
+    assert one_error(capsys) == "dhtea: error: " + expected.format(file=file)
+    assert file.read_text() == "mine"
+
+
+def test_a_missing_class_is_named_with_its_module(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "lonely_protocols.py").write_text("X = 1\n")
+    assert main(["hunt", "--protocol", "lonely_protocols:Walk"]) == 2
+    line = one_error(capsys)
+    assert "module 'lonely_protocols'" in line and "lonely_protocols.py" in line and "has no 'Walk'" in line
+    assert main(["hunt", "--protocol", "lonely_protocols:X"]) == 2
+    assert "is not a protocol class" in one_error(capsys)
