@@ -34,8 +34,11 @@ def parse_faults(text: str) -> tuple[str, ...]:
     """`leave,loss` -> ("leave", "loss"); `none` -> ()."""
     if text.strip() == "none":
         return ()
+    names = [k.strip() for k in text.split(",") if k.strip()]
+    if not names:  # an empty value is more likely a mistake than a wish for no faults
+        raise FaultsError(f"bad --faults {text!r}: name the kinds ({', '.join(FAULT_KINDS)}) or none")
     try:
-        return check_fault_names(k.strip() for k in text.split(",") if k.strip())
+        return check_fault_names(names)
     except ValueError as exc:
         raise FaultsError(f"bad --faults {text!r}: {exc}") from None
 
@@ -90,6 +93,7 @@ def database_dir(off: bool) -> Path | None:
 
 def run(args: argparse.Namespace, style: Style, invariants: tuple) -> int:
     protocol = load_protocol(args.protocol)
+    chosen = None if args.faults is None else parse_faults(args.faults)  # a bad --faults is refused before anything
     out = prepare_out_dir(args.out)  # before any work: a bad --out is one line, at once
     dask = args.dask or os.environ.get("DHTEA_DASK") or None
     if args.tasks and not dask:
@@ -110,7 +114,7 @@ def run(args: argparse.Namespace, style: Style, invariants: tuple) -> int:
     where = f" on Dask ({dask}), {shares} tasks" if dask else ("" if workers == 1 else f" in {workers} worker processes")
     print(f"hunting in {args.protocol}{where}: up to {args.examples} scenarios per bug, seed {args.seed}", flush=True)
     claimed = claimed_faults(protocol)
-    faults = claimed if args.faults is None else parse_faults(args.faults)
+    faults = claimed if chosen is None else chosen
     args.faults_list = faults
     beyond = [k for k in faults if k not in claimed]
     print(f"churn and faults: {', '.join(faults) or 'none'}"

@@ -162,3 +162,11 @@ def test_a_missing_class_is_named_with_its_module(tmp_path, monkeypatch, capsys)
     assert "module 'lonely_protocols'" in line and "lonely_protocols.py" in line and "has no 'Walk'" in line
     assert main(["hunt", "--protocol", "lonely_protocols:X"]) == 2
     assert "is not a protocol class" in one_error(capsys)
+
+
+@pytest.mark.parametrize("value, words", [("", "name the kinds"), (" , ", "name the kinds"), ("bogus", "unknown fault 'bogus'")])
+def test_bad_faults_are_refused_before_the_hunt_starts(tmp_path, capsys, value, words):
+    out = tmp_path / "hunt"
+    assert main(["hunt", "--protocol", "classic", "--faults", value, "--out", str(out)]) == 2
+    assert words in one_error(capsys)
+    assert capsys.readouterr().out == "" and not out.exists()
