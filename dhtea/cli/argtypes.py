@@ -23,6 +23,14 @@ def whole_number(text: str) -> int:
     return value
 
 
+def port_number(text: str) -> int:
+    """A UDP port to bind: 1 to 65535."""
+    value = whole_number(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {value}")
+    return value
+
+
 def positive_int(text: str) -> int:
     value = whole_number(text)
     if value < 1:

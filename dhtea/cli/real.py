@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from dhtea.cli.argtypes import positive_int, whole_number
+from dhtea.cli.argtypes import port_number, positive_int, whole_number
 from dhtea.cli.errors import report_error
 
 Command = Callable[[argparse.Namespace], int]
@@ -112,7 +112,7 @@ def _timing(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     """Add this module's subcommands to `sub`; return {name: handler}."""
     p = sub.add_parser("node", help="run one node of a protocol over UDP (Ctrl-C or SIGTERM: it leaves the ring, then stops)")
-    p.add_argument("--protocol", required=True, help="classic, gapowner, or module:Class")
+    p.add_argument("--protocol", required=True, help="classic, gapowner, gaplease, or module:Class")
     p.add_argument("--bind", required=True, metavar="HOST:PORT", help="where this node listens, e.g. 127.0.0.1:9001")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--ring", metavar="ADDR,ADDR,...", help="this node is a member of this initial ring ([ID@]HOST:PORT each, itself included)")
@@ -134,10 +134,10 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     _faults(p)
 
     p = sub.add_parser("cluster", help="run N node processes on loopback, then check the merged logs")
-    p.add_argument("--protocol", required=True, help="classic, gapowner, or module:Class")
+    p.add_argument("--protocol", required=True, help="classic, gapowner, gaplease, or module:Class")
     p.add_argument("--nodes", type=positive_int, required=True, metavar="N", help="how many node processes")
     p.add_argument("--members", type=positive_int, default=3, metavar="M", help="initial ring size; the others join (default 3)")
-    p.add_argument("--base-port", type=whole_number, metavar="P", help="use ports P, P+1, ... (default: free ports)")
+    p.add_argument("--base-port", type=port_number, metavar="P", help="use ports P, P+1, ... (default: free ports)")
     p.add_argument("--seed", type=whole_number, default=0, metavar="S", help="seed of the bootstrap choices (default 0)")
     p.add_argument("--deadline", type=_seconds, default=30.0, metavar="SECS", help="stop after this many seconds (default 30)")
     p.add_argument("--quiet-period", type=_seconds, default=0.5, metavar="SECS", help="settled after this long without events (default 0.5)")
@@ -287,11 +287,11 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         ports = f"ports {nodes[0].address[1]}-{nodes[-1].address[1]}" if args.base_port else "free ports"
         print(f"starting {args.nodes} {protocol} nodes on 127.0.0.1 ({ports}): {args.members} initial members, "
               f"{args.nodes - args.members} concurrent joiners", flush=True)
-        for word, planned in (("leave", [(p.leave_at, p.node_id) for p in nodes if p.leave_at is not None]),
-                              ("crash", [(p.crash_at, p.node_id) for p in nodes if p.crash_at is not None])):
+        for word, planned in (("leaves", [(p.leave_at, p.node_id) for p in nodes if p.leave_at is not None]),
+                              ("crashes", [(p.crash_at, p.node_id) for p in nodes if p.crash_at is not None])):
             if planned:
                 when = ", ".join(f"{n} at +{t:.3f} s" for t, n in sorted(planned))
-                print(f"{word}s ({'SIGTERM' if word == 'leave' else 'SIGKILL'}, seconds after the joins are "
+                print(f"{word} ({'SIGTERM' if word == 'leaves' else 'SIGKILL'}, seconds after the joins are "
                       f"released): {when}", flush=True)
         unclaimed = _claims(cls, args, leaves, crashes)
         if unclaimed:

@@ -170,3 +170,9 @@ def test_bad_faults_are_refused_before_the_hunt_starts(tmp_path, capsys, value, 
     assert main(["hunt", "--protocol", "classic", "--faults", value, "--out", str(out)]) == 2
     assert words in one_error(capsys)
     assert capsys.readouterr().out == "" and not out.exists()
+
+
+@pytest.mark.parametrize("port", ["-1", "0", "65536"])
+def test_a_base_port_outside_udp_ports_is_one_line(capsys, port):
+    assert main(["cluster", "--protocol", "gapowner", "--nodes", "3", "--base-port", port]) == 2
+    assert f"expected a port from 1 to 65535, got {port}" in one_error(capsys)
