@@ -11,7 +11,9 @@ not by comparing ids; and a joiner serves no request before it is a member.
 
 A leaving node first takes its left neighbour's lock (that neighbour owns the
 gap the leave merges into), then gives up membership and has its right
-neighbour, then its left neighbour, point past it; then it stops.
+neighbour, then its left neighbour, point past it; then it stops. (In
+`gaplease` it also stops when its left neighbour has been silent for a whole
+lease after being told: that neighbour pointed past it, answered, and left.)
 
 In `gaplease`, every request is resent on a timer until its answer arrives,
 and every handler can take the same message twice. A lock taken for a joiner (or for a leaver)
@@ -67,7 +69,9 @@ class GapOwner(RingNode):
         # What this node's lock is held for: ("insert", joiner, old right),
         # ("hold", leaver, leaver's right) or ("bypass", departed, right).
         self.op: tuple[str, int, int] | None = None
-        self.heard = 0.0  # when the lock's joiner or leaver last showed progress
+        # When the lock's joiner or leaver last showed progress; for a leaver
+        # telling its left neighbour, when it began to (see on_timer).
+        self.heard = 0.0
         self.leave_step: str | None = None  # "ask", "tell-right", "tell-left"
         self.leave_to: tuple[int, int] = (node_id, node_id)  # (left, right) when membership was given up
         # Made on first use: most nodes never need them, and a large run should
@@ -123,6 +127,14 @@ class GapOwner(RingNode):
             ctx.send(q, "SET_LEFT", node=p)
             ctx.send(p, "DEPART", right=q)  # keeps the left neighbour's lease alive
         elif self.leave_step == "tell-left":
+            if ctx.now - self.heard > LEASE:
+                # My left neighbour has not answered for a whole lease: it has
+                # gone. It could only go after pointing past me (it holds its
+                # lock for me until my SET_RIGHT, or until its lease on me runs
+                # out and it points past me by BYPASS), and its answer to me
+                # was lost. Nobody waits for me any more.
+                self._stop(ctx)
+                return
             p, q = self.leave_to
             ctx.send(p, "SET_RIGHT", node=q)
         self._timer(ctx)
@@ -284,6 +296,7 @@ class GapOwner(RingNode):
     def on_left_set(self, ctx: Context, msg: Message) -> None:
         if self.leave_step == "tell-right" and msg.src == self.leave_to[1]:
             self.leave_step = "tell-left"
+            self.heard = ctx.now if self.retries else 0.0
             p, q = self.leave_to
             ctx.send(p, "SET_RIGHT", node=q)
 
@@ -298,9 +311,12 @@ class GapOwner(RingNode):
 
     def on_right_set(self, ctx: Context, msg: Message) -> None:
         if self.leave_step == "tell-left" and msg.src == self.leave_to[0]:
-            self.leave_step = None
-            self._timer(ctx)
-            ctx.stop()
+            self._stop(ctx)
+
+    def _stop(self, ctx: Context) -> None:
+        self.leave_step = None
+        self._timer(ctx)
+        ctx.stop()
 
 
 class GapLease(GapOwner):

@@ -106,3 +106,19 @@ def test_gapowner_sets_no_timer_and_claims_no_fault():
     result = simulate(GapOwner, lossy)
     assert result.signature == "joins-complete" and not any(e.kind == "timer" for e in result.events)
     assert run(lossy).ok
+
+
+def test_a_leaver_whose_left_neighbour_answers_and_then_leaves_still_stops():
+    """3 leaves, then its left neighbour 2. 2 points past 3 and answers, but the
+    answer and 3's first resend are lost, and 2 leaves in turn: 3 cannot hear
+    from 2 again. Silence for a whole lease tells 3 that 2 has gone, which 2
+    could only do after pointing past 3; so 3 stops too."""
+    fates = ("deliver",) * 5 + ("lose",) + ("deliver",) * 5 + ("lose",)
+    scenario = Scenario(ring=(0, 2, 3, 4), churn=[Leave(3, 0), Leave(2, 2)], network=Network(fates=fates),
+                        settle=50_000)
+    result = run(scenario)
+    lost = [(e.message.kind, e.node, e.message.dst) for e in result.events if e.kind == "send" and e.fault == "lost"]
+    assert lost == [("RIGHT_SET", 2, 3), ("SET_RIGHT", 3, 2)]
+    stops = {e.node: e.time for e in result.events for field, _, new in e.changes if field == "gone"}
+    assert stops[2] < 20 and LEASE < stops[3] < LEASE + 200
+    assert final(result)[3].gone == final(result)[2].gone == "left" and ring_of(result) == [0, 4]
