@@ -5,7 +5,7 @@ leavers that crash in mid-operation."""
 import pytest
 
 from dhtea import GapOwner, Join, JoinSchedule, Network, Scenario, simulate
-from dhtea.core.network import Partition
+from dhtea.core.network import Exponential, Partition
 from dhtea.core.scenario import Crash, Leave
 from dhtea.protocols.gapowner import LEASE, GapLease
 
@@ -122,3 +122,17 @@ def test_a_leaver_whose_left_neighbour_answers_and_then_leaves_still_stops():
     stops = {e.node: e.time for e in result.events for field, _, new in e.changes if field == "gone"}
     assert stops[2] < 20 and LEASE < stops[3] < LEASE + 200
     assert final(result)[3].gone == final(result)[2].gone == "left" and ring_of(result) == [0, 4]
+
+
+def test_the_same_with_joiners_random_loss_and_duplication():
+    """The shrunk counterexample a long hunt found: two joiners through 0, 3
+    and then 2 leave; 2's answers to 3 are all lost before 2 leaves too."""
+    net = Network(latency=Exponential(1.0), delays=(1, 1, 3, 1, 1), loss=0.2, duplicate=0.3, faults_until=4,
+                  fates=("duplicate", "lose", "duplicate", "duplicate", "deliver", "deliver", "deliver", "duplicate"))
+    joins = JoinSchedule([Join(5, 0, 0), Join(1, 0, 0)])
+    scenario = Scenario(ring=(0, 2, 3, 4), joins=joins, churn=[Leave(2, 1), Leave(3, 0)], network=net,
+                        seed=379620, settle=50_000)
+    result = run(scenario)
+    sends = [e for e in result.events if e.kind == "send" and (e.node, e.message.kind) == (2, "RIGHT_SET")]
+    assert sends and all(e.fault == "lost" for e in sends)
+    assert final(result)[3].gone == "left" and ring_of(result) == [0, 1, 4, 5]
