@@ -1,5 +1,7 @@
 """Bug hunts: let Hypothesis search for scenarios that break an invariant,
-shrink each to its smallest form, and keep looking for bugs of other kinds.
+shrink each to its smallest form (Hypothesis shrinks, `pruning` drops the
+joiners, leaves and members the bug does not need, `minimise` looks for a
+shorter run with the explorer), and keep looking for bugs of other kinds.
 
 A bug's signature is the first invariant its run violates. After each bug is
 found and shrunk, the search starts again, now counting only violations with a
@@ -33,6 +35,7 @@ from dhtea.core.scenario import Scenario
 from dhtea.traces.serial import save_trace
 from dhtea.drivers.simulator import simulate
 from dhtea.search.minimise import reminimise
+from dhtea.search.pruning import prune
 from dhtea.search.coverage import Coverage
 from dhtea.search.ctrlc import CtrlC
 from dhtea.strategies import scenarios_for
@@ -149,6 +152,11 @@ class _Search:
         if self.on_progress is not None:
             self.on_progress(Progress(self.tried, self.bugs, self.best_signature, self.smaller))
 
+    def pruning(self) -> None:
+        """Pruning runs one more scenario: show it, and stop there on Ctrl-C
+        (like re-minimising's states, its runs are not counted as scenarios tried)."""
+        self.exploring(0)
+
     def run(self, scenario: Scenario) -> RunResult:
         return simulate(self.cls, scenario, invariants=self.invariants)
 
@@ -201,8 +209,12 @@ def hunt(
                     break
                 shrunk = search.run(minimal)
                 signature = bug_signature(cls, shrunk, search.invariants)
-                result = reminimise(cls, shrunk, search.invariants, on_progress=search.exploring,
-                                    same_bug=lambda run: bug_signature(cls, run, search.invariants) == signature)
+
+                def same_bug(run: RunResult) -> bool:
+                    return bug_signature(cls, run, search.invariants) == signature
+
+                pruned = prune(shrunk, search.run, same_bug, on_try=search.pruning)
+                result = reminimise(cls, pruned, search.invariants, on_progress=search.exploring, same_bug=same_bug)
                 found(Bug(signature, result, search.round_tried))
                 if search.ctrl_c.pressed:
                     raise KeyboardInterrupt
