@@ -262,7 +262,8 @@ class Trace(Sequence[Event]):
                     node = dst
                 n = log[i]
                 flat = log[i + 1 : i + 1 + 2 * n]  # type: ignore[operator]
-                message = Message(msg_kind, src, dst, tuple(zip(flat[::2], flat[1::2])))  # type: ignore[arg-type]
+                # Checked when it was sent: rebuilt without checking again.
+                message = tuple.__new__(Message, (msg_kind, src, dst, tuple(zip(flat[::2], flat[1::2]))))
                 i += 1 + 2 * n  # type: ignore[operator]
             changes: tuple[Change, ...] = ()
             if tag & _CHANGED:  # type: ignore[operator]

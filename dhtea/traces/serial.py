@@ -163,8 +163,64 @@ def dumps(data: dict) -> str:
     return "{\n " + ",\n ".join(parts) + "\n}\n"
 
 
+#: One encoder for every value written: `json.dumps` with options builds a new
+#: one per call, which costs more than encoding an event.
+_compact_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
 def _compact(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return _compact_encoder.encode(value)
+
+
+_ascii = json.encoder.encode_basestring_ascii  # the quoting `_compact` uses for strings
+
+
+def _json_value(value: object) -> str:
+    """`_compact(value)` for the values events hold, without the encoder's set-up:
+    ids and flags, names, times; anything else goes through `_compact`."""
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is str:
+        return _ascii(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return _compact(_plain(value))
+
+
+def event_json(e: Event) -> str:
+    """`_compact(event_to_dict(e))`, the same text built directly: a long run
+    writes millions of events, and the dict and the encoder per event were most
+    of the time spent writing them."""
+    value = _json_value
+    parts = ['{"seq":', int.__repr__(e.seq), ',"t":', value(e.time), ',"kind":', _ascii(e.kind), ',"node":', value(e.node)]
+    m = e.message
+    if m is not None:
+        names = [name for name, _ in m.data]
+        if len(set(names)) != len(names):  # a repeated name: a dict keeps the last value, in the first one's place
+            parts += (',"msg":', _compact(message_to_dict(m)))
+        else:
+            parts += (',"msg":{"kind":', _ascii(m.kind), ',"src":', value(m.src), ',"dst":', value(m.dst), ',"data":{')
+            parts.append(",".join(f"{_ascii(name)}:{value(v)}" for name, v in m.data))
+            parts.append("}}")
+    if e.changes:
+        parts.append(',"changes":[')
+        parts.append(",".join(f"[{_ascii(f)},{value(old)},{value(new)}]" for f, old, new in e.changes))
+        parts.append("]")
+    if e.kind == "send":
+        parts += (',"arrive":', value(e.arrive))
+    if e.timer is not None:
+        parts += (',"timer":', value(e.timer))
+    if e.fault is not None:
+        parts += (',"fault":', value(e.fault))
+    if e.again is not None:
+        parts += (',"again":', value(e.again))
+    parts.append("}")
+    return "".join(parts)
 
 
 def trace_text(result: RunResult) -> str:
@@ -183,7 +239,7 @@ def trace_pieces(result: RunResult) -> Iterator[str]:
         return
     separator = '"events": [\n  '
     for e in result.events:
-        yield separator + _compact(event_to_dict(e))
+        yield separator + event_json(e)
         separator = ",\n  "
     yield "\n ]\n}\n"
 

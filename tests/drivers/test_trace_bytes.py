@@ -31,7 +31,7 @@ from dhtea import (
 )
 from dhtea.core.network import Bimodal, Constant, Exponential, Partition
 from dhtea.core.scenario import Crash, Leave
-from dhtea.traces.serial import dumps, result_to_dict
+from dhtea.traces.serial import dumps, result_to_dict, trace_text
 from tests.drivers.queue_protocols import OwnView, QueueJuggler
 from tests.example_protocols import Crashing, HalfDone, Lost, Rearm, TimerJoin
 
@@ -142,3 +142,12 @@ def test_the_scenarios_cover_every_ending_and_long_queues():
     assert kinds == {"join", "send", "deliver", "timer", "leave", "crash", "drop"}
     assert {e.fault for r in results.values() for e in r.events} == {None, "lost", "duplicated", "partitioned"}
     assert results["gapowner-unchecked"].ok and not results["classic-unchecked"].ok  # found at the end, not on the way
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_written_trace_text_is_the_pinned_text(name):
+    # Files are written event by event (`trace_text`, `save_trace`) by a
+    # direct encoder; it must give exactly the canonical text pinned above.
+    protocol, scenario, options = SCENARIOS[name]
+    result = simulate(protocol, scenario, **options)
+    assert trace_text(result) == dumps(result_to_dict(result))

@@ -9,7 +9,9 @@ import os
 import pytest
 
 import dhtea.traces.serial as serial
+from dhtea.core.messages import Message
 from dhtea.core.scenario import Join, JoinSchedule, Scenario
+from dhtea.core.trace import Event
 from dhtea.traces.serial import TRACE_FORMAT, TRACE_VERSION, TraceFileError, dumps, read_trace, save_trace, trace_text
 from dhtea.drivers.simulator import simulate
 
@@ -239,7 +241,7 @@ def test_failing_trace_text_keeps_old_file_and_leaves_no_temp_file(tmp_path, mon
     def broken(_event):  # fails after part of the file is written
         raise RuntimeError("serialiser blew up")
 
-    monkeypatch.setattr(serial, "event_to_dict", broken)
+    monkeypatch.setattr(serial, "event_json", broken)
     with pytest.raises(RuntimeError, match="serialiser blew up"):
         save_trace(result, target)
     assert target.read_bytes() == before
@@ -249,16 +251,16 @@ def test_failing_trace_text_keeps_old_file_and_leaves_no_temp_file(tmp_path, mon
 def test_failing_json_writer_midway_keeps_old_file_and_leaves_no_temp_file(tmp_path, monkeypatch, result):
     target = save_trace(result, tmp_path / "bug.trace.json")
     before = target.read_bytes()
-    real_dumps = serial.json.dumps
+    real_event_json = serial.event_json
     calls = {"n": 0}
 
-    def dumps_then_fail(*args, **kwargs):  # fails on the fifth event line
+    def event_json_then_fail(event):  # fails on the sixth event line
         calls["n"] += 1
         if calls["n"] > 5:
             raise ValueError("writer failed half way")
-        return real_dumps(*args, **kwargs)
+        return real_event_json(event)
 
-    monkeypatch.setattr(serial.json, "dumps", dumps_then_fail)
+    monkeypatch.setattr(serial, "event_json", event_json_then_fail)
     with pytest.raises(ValueError, match="half way"):
         save_trace(result, target)
     monkeypatch.undo()
@@ -299,7 +301,7 @@ def test_disk_full_while_writing_keeps_old_file_and_leaves_no_temp_file(tmp_path
 
 
 def test_failing_save_to_new_path_creates_nothing(tmp_path, monkeypatch, result):
-    monkeypatch.setattr(serial, "event_to_dict", lambda _e: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(serial, "event_json", lambda _e: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError):
         save_trace(result, tmp_path / "new.trace.json")
     assert _files(tmp_path) == [], "save_trace left a file behind"
@@ -312,3 +314,29 @@ def test_saving_onto_a_directory_fails_and_leaves_no_temp_file(tmp_path, result)
         save_trace(result, folder)
     assert folder.is_dir() and _files(folder) == []
     assert _files(tmp_path) == ["out"], "save_trace left a temporary file behind"
+
+
+# -- the direct event encoder writes what the JSON encoder writes ---------------
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Event(0, 0.0, "join", 3),
+        Event(7, 1e-07, "send", 2, Message("HELLO", 2, 3, (("x", True), ("y", None), ("z", "é\n\"\t"))), arrive=1e22),
+        Event(8, 2.5, "send", 2, Message("LOST", 2, 9, ()), arrive=None, fault="lost"),
+        Event(9, 3.0, "send", 2, Message("TWICE", 2, 3, (("a", 1),)), arrive=4.0, fault="duplicated", again=6.5),
+        Event(10, 4.0, "deliver", 3, Message("DUP", 2, 3, (("a", 1), ("b", 2), ("a", 3))),
+              changes=(("queue", (), (4, 5)), ("left", None, 2), ("busy", False, True), ("gone", None, "left"))),
+        Event(11, 5.0, "timer", 3, timer="retry", changes=(("member", False, True),)),
+        Event(12, 6.0, "crash", 4, changes=(("gone", None, "crashed"),)),
+        Event(13, 7.0, "deliver", 3, Message("BIG", 2, 3, (("n", -(2**70)), ("f", False)))),
+    ],
+)
+def test_event_json_is_the_compact_json_of_the_event(event):
+    assert serial.event_json(event) == serial._compact(serial.event_to_dict(event))
+
+
+def test_event_json_refuses_what_json_refuses():
+    with pytest.raises(ValueError):
+        serial.event_json(Event(0, float("nan"), "join", 3))
