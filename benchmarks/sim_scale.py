@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,7 @@ import tracemalloc
 from pathlib import Path
 
 import attrs
+import simpy
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -55,6 +57,7 @@ import sim_speed  # noqa: E402
 
 import dhtea.drivers.simulator as simulator  # noqa: E402
 from dhtea import simulate  # noqa: E402
+from dhtea.protocols import load_protocol  # noqa: E402
 from dhtea.drivers.livelock import RepeatWatch  # noqa: E402
 
 
@@ -129,16 +132,111 @@ def part_speed(repeat: int, watch_cost: bool) -> None:
         print(f"  with the livelock watch on (one run): {watched:.1f} s, {watched / new:.1f}x the run without it")
 
 
+def counted_run(joiners: int) -> dict:
+    """One run with counters on what could make a message dearer as runs grow
+    (not timed): the events waiting in SimPy's queue at each push, the ids
+    queued at the node handling each event (the protocol's `in` and the view
+    diff are linear in them), and the nodes the safety invariants read per
+    event (linear in the ring if a check were global)."""
+    counts = dict.fromkeys(("schedules", "waiting", "steps", "queued", "checks", "checked"), 0)
+    schedule = simpy.Environment.schedule
+    changed_view = simulator.Simulation._changed_view
+    run_checks = simulator.Simulation._run_checks
+
+    def counting_schedule(env, event, priority=1, delay=0):  # simpy's own signature
+        counts["schedules"] += 1
+        counts["waiting"] += len(env._queue)
+        return schedule(env, event, priority, delay)
+
+    def counting_changed_view(sim, node, before):
+        counts["steps"] += 1
+        counts["queued"] += len(before.queue)
+        return changed_view(sim, node, before)
+
+    def counting_run_checks(sim, invariants, nodes, seq, now=None):
+        if seq >= 0:  # not the check of the initial ring
+            counts["checks"] += 1
+            counts["checked"] += len(nodes)
+        return run_checks(sim, invariants, nodes, seq, now)
+
+    simpy.Environment.schedule = counting_schedule
+    simulator.Simulation._changed_view = counting_changed_view
+    simulator.Simulation._run_checks = counting_run_checks
+    try:
+        result = run(simulate, joiners)
+    finally:
+        simpy.Environment.schedule = schedule
+        simulator.Simulation._changed_view = changed_view
+        simulator.Simulation._run_checks = run_checks
+    return {
+        "waiting": counts["waiting"] / counts["schedules"],
+        "queued": counts["queued"] / counts["steps"],
+        "checked": counts["checked"] / max(counts["checks"], 1),
+        "checks": counts["checks"] / len(result.events),
+    }
+
+
+def state_access(nodes: int, reads: int = 300_000) -> float:
+    """Seconds per read of a node's state picked at random among `nodes`
+    gapowner nodes (a dict lookup, seven fields, the queue's length): the
+    memory a simulated message touches at its node, which spreads over more
+    cache lines the more nodes there are, in any Python simulator."""
+    rng = random.Random(1)
+    ids = rng.sample(range(10 * nodes), nodes)
+    cls = load_protocol("gapowner")
+    table = {i: cls(i) for i in ids}
+    order = [rng.choice(ids) for _ in range(reads)]
+    start = time.process_time()
+    for i in order:
+        n = table[i]
+        (n.left, n.right, n.member, n.busy, n.leaving, n.op, len(n.queue))
+    return (time.process_time() - start) / reads
+
+
+def cpu_medians(runs: dict, repeat: int) -> dict:
+    """Median CPU time (this process) of each run, the runs taking turns: on a
+    shared machine the CPU time a run used varies less than its wall time."""
+    times: dict = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, fn in runs.items():
+            gc.collect()
+            start = time.process_time()
+            fn()
+            times[name].append(time.process_time() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def part_growth(repeat: int, sizes: list[int]) -> None:
-    print(f"growth: wall time per message, median of {repeat} ({load()})")
-    per_msg = {}
+    print(f"growth: CPU time per message, median of {repeat} ({load()})")
+    print("  beside each size: a bare SimPy loop doing as many messages with as many events waiting in its queue,")
+    print("  and the cost of reading a random node's state among as many nodes (median of 3)")
+    per_msg, simpy_msg, access = {}, {}, {}
     for joiners in sizes:
         msgs = run(simulate, joiners).messages
-        wall = medians({"run": lambda: run(simulate, joiners)}, repeat)["run"]
-        per_msg[joiners] = wall / msgs
-        print(f"  {joiners:>6} joiners  {msgs:>10,} messages  {wall:8.2f} s  {wall / msgs * 1e6:6.2f} us/message")
+        counts = counted_run(joiners)
+        best = cpu_medians(
+            {"run": lambda: run(simulate, joiners),
+             "base": lambda: sim_speed.run_baseline(msgs, round(counts["waiting"]))},
+            repeat,
+        )
+        per_msg[joiners], simpy_msg[joiners] = best["run"] / msgs, best["base"] / msgs
+        access[joiners] = statistics.median(state_access(joiners + sim_speed.MEMBERS) for _ in range(3))
+        print(f"  {joiners:>6} joiners  {msgs:>10,} messages  {best['run']:8.2f} s  {per_msg[joiners] * 1e6:6.2f} us/message"
+              f"  | SimPy alone ({counts['waiting']:,.0f} waiting) {simpy_msg[joiners] * 1e6:5.2f} us"
+              f"  | node state read {access[joiners] * 1e6:5.2f} us", flush=True)
+        print(f"  {'':>6}          per event: {counts['queued']:.1f} ids queued at the node handling it; "
+              f"{counts['checks']:.3f} safety checks, of {counts['checked']:.1f} nodes each")
     first, last = sizes[0], sizes[-1]
-    print(f"  cost per message, {first} -> {last} joiners: {(per_msg[last] / per_msg[first] - 1) * 100:+.1f}%")
+    grew = per_msg[last] - per_msg[first]
+    simpy_grew = simpy_msg[last] - simpy_msg[first]
+    own_first = per_msg[first] - simpy_msg[first]
+    own_last = per_msg[last] - simpy_msg[last]
+    print(f"  cost per message, {first} -> {last} joiners: {grew / per_msg[first] * 100:+.1f}% "
+          f"({per_msg[first] * 1e6:.2f} -> {per_msg[last] * 1e6:.2f} us)")
+    print(f"    SimPy's event queue (a heap: log n per push and pop) grew {simpy_grew * 1e6:+.2f} us of it; "
+          f"dhtea's work outside SimPy {(own_last / own_first - 1) * 100:+.1f}% ({own_first * 1e6:.2f} -> {own_last * 1e6:.2f} us)")
+    print(f"    reading a random node's state grew {(access[last] - access[first]) * 1e6:+.2f} us "
+          f"({access[first] * 1e6:.2f} -> {access[last] * 1e6:.2f} us): memory, not work, once the nodes outgrow the caches")
 
 
 def held_bytes(simulate_fn, joiners: int) -> tuple[float, int]:
@@ -169,37 +267,49 @@ sim_scale.watch_off()
 from dhtea import simulate
 from dhtea.core.spool import Spool
 from dhtea.traces.serial import save_trace
-start = time.perf_counter()
+def cpu():
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+start, cpu_start = time.perf_counter(), cpu()
 spool = Spool({folder!r})
 scenario = attrs.evolve(sim_speed.build_scenario({joiners}), max_events=10**10)
 result = simulate("gapowner", scenario, spool=spool)
-ran = time.perf_counter() - start
+ran, cpu_ran = time.perf_counter() - start, cpu() - cpu_start
 size = save_trace(result, {target!r}).stat().st_size
 spool.close()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(result.ok, result.status, result.messages, len(result.events), ran, time.perf_counter() - start, peak, size)
+print(result.ok, result.status, result.messages, len(result.events), ran, time.perf_counter() - start, peak, size,
+      cpu_ran, cpu() - cpu_start)
 """
 
 
-def part_stream(joiners: int) -> None:
+def part_stream(joiners: int, folder: str | None) -> None:
     bench = str(Path(__file__).parent)
-    with tempfile.TemporaryDirectory(prefix="dhtea-stream-") as folder:
+    with tempfile.TemporaryDirectory(prefix="dhtea-stream-", dir=folder) as folder:
         target = str(Path(folder) / "run.trace.json")
         code = STREAM.format(bench=bench, folder=folder, joiners=joiners, target=target)
-        print(f"stream: {joiners} joiners, trace spilled and written to a file, in a subprocess ({load()})")
+        print(f"stream: {joiners} joiners, trace spilled and written to a file, in a subprocess ({load()})", flush=True)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         if out.returncode != 0:
             print("  failed:", out.stderr.strip().splitlines()[-1:])
             return
-        ok, status, msgs, events, ran, total, peak, size = out.stdout.split()
-        print(f"  ok={ok} status={status} messages={int(msgs):,} events={int(events):,}")
-        print(f"  run {float(ran):.0f} s, with writing the file {float(total):.0f} s; file {int(size) / 2**30:.1f} GiB")
-        print(f"  peak RSS {int(peak) / 2**30:.2f} GiB")
+        ok, status, msgs, events, ran, total, peak, size, cpu_ran, cpu_total = out.stdout.split()
+        msgs, events, ran, total, cpu_ran, cpu_total = int(msgs), int(events), float(ran), float(total), float(cpu_ran), float(cpu_total)
+        print(f"  ok={ok} status={status} messages={msgs:,} events={events:,}")
+        print(f"  run {ran:.0f} s wall ({cpu_ran:.0f} s CPU, {cpu_ran / msgs * 1e6:.2f} us CPU/message); "
+              f"writing the file {total - ran:.0f} s wall ({cpu_total - cpu_ran:.0f} s CPU, "
+              f"{(cpu_total - cpu_ran) / events * 1e6:.2f} us CPU/event); total {total:.0f} s wall")
+        print(f"  file {int(size) / 2**30:.1f} GiB; peak RSS {int(peak) / 2**30:.2f} GiB ({load()})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="speed,growth,memory,stream")
+    parser.add_argument("--parts", default="speed,growth,memory")
+    parser.add_argument("--stream", action="store_true",
+                        help="also run the stream part: --stream-joiners joiners written to a trace file (tens of "
+                             "minutes and tens of GiB of disk at 20,000)")
+    parser.add_argument("--stream-folder", help="where the stream part writes its spool and trace file (default: the "
+                                                 "system's temporary folder); removed afterwards")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--growth", default="200,1000,5000")
     parser.add_argument("--stream-joiners", type=int, default=20_000)
@@ -215,8 +325,8 @@ def main() -> None:
         part_growth(args.repeat, [int(n) for n in args.growth.split(",")])
     if "memory" in parts:
         part_memory(args.repeat)
-    if "stream" in parts:
-        part_stream(args.stream_joiners)
+    if "stream" in parts or args.stream:
+        part_stream(args.stream_joiners, args.stream_folder)
 
 
 if __name__ == "__main__":
