@@ -140,7 +140,7 @@ def counted_run(joiners: int) -> dict:
     event (linear in the ring if a check were global)."""
     counts = dict.fromkeys(("schedules", "waiting", "steps", "queued", "checks", "checked"), 0)
     schedule = simpy.Environment.schedule
-    changed_view = simulator.Simulation._changed_view
+    step = simulator.Simulation._step
     run_checks = simulator.Simulation._run_checks
 
     def counting_schedule(env, event, priority=1, delay=0):  # simpy's own signature
@@ -148,10 +148,10 @@ def counted_run(joiners: int) -> dict:
         counts["waiting"] += len(env._queue)
         return schedule(env, event, priority, delay)
 
-    def counting_changed_view(sim, node, before):
+    def counting_step(sim, node_id, *args):
         counts["steps"] += 1
-        counts["queued"] += len(before.queue)
-        return changed_view(sim, node, before)
+        counts["queued"] += len(sim.nodes[node_id].queue)
+        return step(sim, node_id, *args)
 
     def counting_run_checks(sim, invariants, nodes, seq, now=None):
         if seq >= 0:  # not the check of the initial ring
@@ -160,13 +160,13 @@ def counted_run(joiners: int) -> dict:
         return run_checks(sim, invariants, nodes, seq, now)
 
     simpy.Environment.schedule = counting_schedule
-    simulator.Simulation._changed_view = counting_changed_view
+    simulator.Simulation._step = counting_step
     simulator.Simulation._run_checks = counting_run_checks
     try:
         result = run(simulate, joiners)
     finally:
         simpy.Environment.schedule = schedule
-        simulator.Simulation._changed_view = changed_view
+        simulator.Simulation._step = step
         simulator.Simulation._run_checks = run_checks
     return {
         "waiting": counts["waiting"] / counts["schedules"],
