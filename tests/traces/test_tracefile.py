@@ -340,3 +340,17 @@ def test_event_json_is_the_compact_json_of_the_event(event):
 def test_event_json_refuses_what_json_refuses():
     with pytest.raises(ValueError):
         serial.event_json(Event(0, float("nan"), "join", 3))
+
+
+def test_event_json_of_the_common_events_is_the_compact_json():
+    # The common events (one id-valued field, nothing changed) take a shorter
+    # path; ints, floats and names of every sort must come out as json writes them.
+    for seq, t, kind, arrive, value in [(0, 0.0, "send", 1.5, 7), (12, 1e16, "deliver", None, -3),
+                                        (2**64, 3.25e-05, "send", None, 10**30), (5, 2.0, "drop", None, 0)]:
+        for name in ("joiner", "é", "a\"b"):
+            event = Event(seq, t, kind, 4, Message("CONNECT\u2028", 4, 9, ((name, value),)), arrive=arrive)
+            assert serial.event_json(event) == serial._compact(serial.event_to_dict(event))
+    with pytest.raises(ValueError):
+        serial.event_json(Event(0, float("inf"), "send", 4, Message("X", 4, 9, (("a", 1),)), arrive=2.0))
+    with pytest.raises(ValueError):
+        serial.event_json(Event(0, 1.0, "send", 4, Message("X", 4, 9, (("a", 1),)), arrive=float("nan")))
