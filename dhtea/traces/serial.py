@@ -29,7 +29,7 @@ from dhtea.traces.schema import (FieldError, Fields, boolean, check_record, inte
 from dhtea.core.messages import Message
 from dhtea.core.network import FATES, LATENCY_MODELS, LinkLatency, Network, Partition
 from dhtea.core.scenario import Crash, Join, JoinSchedule, Leave, Scenario
-from dhtea.core.trace import DEFAULT_INVARIANTS, STATUSES, Event, RunResult
+from dhtea.core.trace import DEFAULT_INVARIANTS, STATUSES, Event, RunResult, Trace, event_row
 from invariants import VIEW_FIELDS, Frame, NodeView, Violation, valid_view_value
 from invariants import view_to_dict as _view_to_dict
 
@@ -208,19 +208,23 @@ def event_json(e: Event) -> str:
     """`_compact(event_to_dict(e))`, the same text built directly: a long run
     writes millions of events, and the dict and the encoder per event were most
     of the time spent writing them."""
-    m = e.message
+    return row_json(*event_row(e))
+
+
+def row_json(seq: int, time: float, kind: str, node: int, m: Message | None, changes: tuple, arrive: float | None,
+             timer: object, fault: str | None, again: float | None) -> str:
+    """`event_json` of the event with these fields (`Trace.rows`)."""
     if (  # most events: a message with one id-valued field sent or delivered, changing nothing
-        m is not None and not e.changes and e.fault is None and e.again is None and e.timer is None
-        and len(m.data) == 1 and type(m.data[0][1]) is int and type(e.seq) is int and type(e.node) is int
-        and type(m.src) is int and type(m.dst) is int and type(e.time) is float and math.isfinite(e.time)
+        m is not None and not changes and fault is None and again is None and timer is None
+        and len(m.data) == 1 and type(m.data[0][1]) is int and type(seq) is int and type(node) is int
+        and type(m.src) is int and type(m.dst) is int and type(time) is float and math.isfinite(time)
     ):
         (name, v), = m.data
-        text = (f'{{"seq":{e.seq},"t":{e.time!r},"kind":{_name_json(e.kind)},"node":{e.node},"msg":{{"kind":'
+        text = (f'{{"seq":{seq},"t":{time!r},"kind":{_name_json(kind)},"node":{node},"msg":{{"kind":'
                 f'{_name_json(m.kind)},"src":{m.src},"dst":{m.dst},"data":{{{_name_json(name)}:{v}}}}}')
-        return text + (f',"arrive":{_json_value(e.arrive)}}}' if e.kind == "send" else "}")
+        return text + (f',"arrive":{_json_value(arrive)}}}' if kind == "send" else "}")
     value = _json_value
-    parts = ['{"seq":', int.__repr__(e.seq), ',"t":', value(e.time), ',"kind":', _ascii(e.kind), ',"node":', value(e.node)]
-    m = e.message
+    parts = ['{"seq":', int.__repr__(seq), ',"t":', value(time), ',"kind":', _ascii(kind), ',"node":', value(node)]
     if m is not None:
         names = [name for name, _ in m.data]
         if len(set(names)) != len(names):  # a repeated name: a dict keeps the last value, in the first one's place
@@ -229,18 +233,18 @@ def event_json(e: Event) -> str:
             parts += (',"msg":{"kind":', _ascii(m.kind), ',"src":', value(m.src), ',"dst":', value(m.dst), ',"data":{')
             parts.append(",".join(f"{_ascii(name)}:{value(v)}" for name, v in m.data))
             parts.append("}}")
-    if e.changes:
+    if changes:
         parts.append(',"changes":[')
-        parts.append(",".join(f"[{_ascii(f)},{value(old)},{value(new)}]" for f, old, new in e.changes))
+        parts.append(",".join(f"[{_ascii(f)},{value(old)},{value(new)}]" for f, old, new in changes))
         parts.append("]")
-    if e.kind == "send":
-        parts += (',"arrive":', value(e.arrive))
-    if e.timer is not None:
-        parts += (',"timer":', value(e.timer))
-    if e.fault is not None:
-        parts += (',"fault":', value(e.fault))
-    if e.again is not None:
-        parts += (',"again":', value(e.again))
+    if kind == "send":
+        parts += (',"arrive":', value(arrive))
+    if timer is not None:
+        parts += (',"timer":', value(timer))
+    if fault is not None:
+        parts += (',"fault":', value(fault))
+    if again is not None:
+        parts += (',"again":', value(again))
     parts.append("}")
     return "".join(parts)
 
@@ -260,8 +264,9 @@ def trace_pieces(result: RunResult) -> Iterator[str]:
         yield '"events": []\n}\n'
         return
     separator = '"events": [\n  '
-    for e in result.events:
-        yield separator + event_json(e)
+    events = result.events
+    for row in events.rows() if isinstance(events, Trace) else map(event_row, events):
+        yield separator + row_json(*row)
         separator = ",\n  "
     yield "\n ]\n}\n"
 

@@ -8,6 +8,7 @@ import pytest
 import dhtea.drivers.simulator as simulator
 from dhtea import Join, JoinSchedule, Network, Scenario, Uniform, simulate
 from dhtea.core.spool import Spool
+from dhtea.core.trace import event_row
 from dhtea.traces.serial import read_trace, save_trace, trace_text
 
 CROWD = Scenario(
@@ -44,3 +45,15 @@ def test_a_spilled_run_with_a_violation_names_the_same_event(small_chunks, tmp_p
     held = simulate("classic", scenario)
     spilled = simulate("classic", scenario, spool=Spool(tmp_path))
     assert not held.ok and spilled.violations == held.violations and trace_text(spilled) == trace_text(held)
+
+
+def test_rows_are_the_events_fields_spilled_or_not(small_chunks, tmp_path):
+    # Rows are what a trace file is written from: the same fields as the events,
+    # read through the spool and then what is kept in memory.
+    held = simulate("gapowner", CROWD).events
+    assert list(held.rows()) == [event_row(e) for e in held]
+    spool = Spool(tmp_path)
+    spilled = simulate("gapowner", CROWD, spool=spool).events
+    assert spool.chunks > 10
+    assert list(spilled.rows()) == [event_row(e) for e in held]
+    spool.close()

@@ -238,10 +238,10 @@ def test_failing_trace_text_keeps_old_file_and_leaves_no_temp_file(tmp_path, mon
     target = save_trace(result, tmp_path / "bug.trace.json")
     before = target.read_bytes()
 
-    def broken(_event):  # fails after part of the file is written
+    def broken(*_fields):  # fails after part of the file is written
         raise RuntimeError("serialiser blew up")
 
-    monkeypatch.setattr(serial, "event_json", broken)
+    monkeypatch.setattr(serial, "row_json", broken)
     with pytest.raises(RuntimeError, match="serialiser blew up"):
         save_trace(result, target)
     assert target.read_bytes() == before
@@ -251,16 +251,16 @@ def test_failing_trace_text_keeps_old_file_and_leaves_no_temp_file(tmp_path, mon
 def test_failing_json_writer_midway_keeps_old_file_and_leaves_no_temp_file(tmp_path, monkeypatch, result):
     target = save_trace(result, tmp_path / "bug.trace.json")
     before = target.read_bytes()
-    real_event_json = serial.event_json
+    real_row_json = serial.row_json
     calls = {"n": 0}
 
-    def event_json_then_fail(event):  # fails on the sixth event line
+    def row_json_then_fail(*fields):  # fails on the sixth event line
         calls["n"] += 1
         if calls["n"] > 5:
             raise ValueError("writer failed half way")
-        return real_event_json(event)
+        return real_row_json(*fields)
 
-    monkeypatch.setattr(serial, "event_json", event_json_then_fail)
+    monkeypatch.setattr(serial, "row_json", row_json_then_fail)
     with pytest.raises(ValueError, match="half way"):
         save_trace(result, target)
     monkeypatch.undo()
@@ -301,7 +301,7 @@ def test_disk_full_while_writing_keeps_old_file_and_leaves_no_temp_file(tmp_path
 
 
 def test_failing_save_to_new_path_creates_nothing(tmp_path, monkeypatch, result):
-    monkeypatch.setattr(serial, "event_json", lambda _e: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(serial, "row_json", lambda *_fields: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError):
         save_trace(result, tmp_path / "new.trace.json")
     assert _files(tmp_path) == [], "save_trace left a file behind"
