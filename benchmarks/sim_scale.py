@@ -8,19 +8,28 @@ latency, checks on after every event. Every figure is the median of --repeat
 runs (default 3), taken in turns with the other runs of its part; the machine's
 load average is printed, as figures on a shared machine are noisy.
 
-Parts (--parts, default all):
+Parts (--parts, default speed,growth,memory,write; --stream adds stream):
 - speed:  N=1,000: messages/s of `simulate`, of the previous simulator
   (previous_simulator.py, the driver before this work, same messages and
   nodes), and of a bare SimPy timeout-and-callback loop doing the same number
   of messages; ratios.
-- growth: wall time per message for N in --growth (default 200,1000,5000):
-  how much dearer a message is in a long run than in a short one.
+- growth: CPU time per message for N in --growth (default 200,1000,5000):
+  how much dearer a message is in a long run than in a short one. Beside each
+  size, what could explain it: a bare SimPy loop with as many events waiting
+  in its queue (its heap costs log n per push and pop), the time to read a
+  random node's state among as many nodes (memory: more nodes, more cache
+  misses), and counters of the per-event work that could grow with the run
+  (ids queued at the node handling an event, safety checks and the nodes they
+  read).
 - memory: bytes held per message by a finished run's result (tracemalloc:
   memory still allocated after the run, result kept, divided by messages), for
   `simulate` and the previous simulator, N=1,000.
+- write: CPU time per event of writing a 1,000-joiner trace file's events,
+  against events turned into dicts and encoded by the json module.
 - stream: in a subprocess, N=--stream-joiners (default 20,000) with the trace
   spilled to a spool and written to a trace file (what `dhtea run --trace-to`
-  does); peak RSS of that process, its messages and wall time.
+  does); wall and CPU time of the run and of writing the file, the file's
+  size and the process's peak RSS.
 
 The livelock watch (dhtea/drivers/livelock.py) compares whole ring states in
 windows of steps once a run is long (after 100 + 4n^2 events, so not in these
@@ -28,7 +37,7 @@ runs); its cost grows with the ring and the messages in flight. It is switched
 off in both simulators so that only the per-message work is timed; `--watch`
 keeps it on, `--watch-cost` times one 1,000-joiner run with it.
 
-    .venv/bin/python benchmarks/sim_scale.py [--parts speed,growth,memory,stream]
+    .venv/bin/python benchmarks/sim_scale.py [--parts speed,growth,memory,write] [--stream]
 
 A benchmark, not a test: it asserts only that each run came to rest correctly.
 """
@@ -58,6 +67,7 @@ import sim_speed  # noqa: E402
 import dhtea.drivers.simulator as simulator  # noqa: E402
 from dhtea import simulate  # noqa: E402
 from dhtea.protocols import load_protocol  # noqa: E402
+from dhtea.traces import serial  # noqa: E402
 from dhtea.drivers.livelock import RepeatWatch  # noqa: E402
 
 
@@ -258,6 +268,29 @@ def part_memory(repeat: int) -> None:
         print(f"  {name:20} {statistics.median(f[0] for f in figures):7.0f} bytes/message ({figures[0][1]:,} messages)")
 
 
+def part_write(repeat: int) -> None:
+    """CPU time per event of writing a trace file's events (as `save_trace` does),
+    against the generic path: each event decoded, turned into a dict and encoded
+    by the json module."""
+    joiners = 1000
+    result = run(simulate, joiners)
+    events = len(result.events)
+
+    def generic() -> None:
+        for e in result.events:
+            serial._compact(serial.event_to_dict(e))
+
+    def pieces() -> None:
+        for _ in serial.trace_pieces(result):
+            pass
+
+    best = cpu_medians({"new": pieces, "generic": generic}, repeat)
+    print(f"write: {joiners} joiners, {events:,} events, CPU time per event written, median of {repeat} ({load()})")
+    print(f"  trace_pieces (save_trace)          {best['new'] / events * 1e6:5.2f} us/event")
+    print(f"  events -> dicts -> json.dumps      {best['generic'] / events * 1e6:5.2f} us/event "
+          f"({best['generic'] / best['new']:.2f}x)")
+
+
 STREAM = """
 import resource, sys, time
 import attrs
@@ -304,7 +337,7 @@ def part_stream(joiners: int, folder: str | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="speed,growth,memory")
+    parser.add_argument("--parts", default="speed,growth,memory,write")
     parser.add_argument("--stream", action="store_true",
                         help="also run the stream part: --stream-joiners joiners written to a trace file (tens of "
                              "minutes and tens of GiB of disk at 20,000)")
@@ -325,6 +358,8 @@ def main() -> None:
         part_growth(args.repeat, [int(n) for n in args.growth.split(",")])
     if "memory" in parts:
         part_memory(args.repeat)
+    if "write" in parts:
+        part_write(args.repeat)
     if "stream" in parts or args.stream:
         part_stream(args.stream_joiners, args.stream_folder)
 
