@@ -324,7 +324,7 @@ def part_stream(joiners: int, folder: str | None) -> None:
         print(f"stream: {joiners} joiners, trace spilled and written to a file, in a subprocess ({load()})", flush=True)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         if out.returncode != 0:
-            print("  failed:", out.stderr.strip().splitlines()[-1:])
+            print(f"  failed (exit {out.returncode}):", out.stderr.strip().splitlines()[-1:])
             return
         ok, status, msgs, events, ran, total, peak, size, cpu_ran, cpu_total = out.stdout.split()
         msgs, events, ran, total, cpu_ran, cpu_total = int(msgs), int(events), float(ran), float(total), float(cpu_ran), float(cpu_total)
