@@ -5,8 +5,10 @@ a trace file.
 Scenario (as in sim_speed.py): gapowner, an initial ring of 8 members, N
 joiners all joining at t=0 through seeded random bootstraps, Uniform(1, 10)
 latency, checks on after every event. Every figure is the median of --repeat
-runs (default 3), taken in turns with the other runs of its part; the machine's
-load average is printed, as figures on a shared machine are noisy.
+runs (default 3), taken in turns with the other runs of its part, in CPU time
+of this process (time.process_time: on a shared machine it varies far less
+than wall time); the machine's load average is printed, as figures on a
+shared machine are still noisy (caches are shared too).
 
 Parts (--parts, default speed,growth,memory,write; --stream adds stream):
 - speed:  N=1,000: messages/s of `simulate`, of the previous simulator
@@ -101,12 +103,16 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def medians(runs: dict, repeat: int) -> dict:
-    """Median wall time of each run; the runs take turns within a round."""
+def cpu_medians(runs: dict, repeat: int) -> dict:
+    """Median CPU time (this process) of each run, the runs taking turns: on a
+    shared machine the CPU time a run used varies less than its wall time."""
     times: dict = {name: [] for name in runs}
     for _ in range(repeat):
         for name, fn in runs.items():
-            times[name].append(timed(fn))
+            gc.collect()
+            start = time.process_time()
+            fn()
+            times[name].append(time.process_time() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
@@ -117,7 +123,7 @@ def load() -> str:
 def part_speed(repeat: int, watch_cost: bool) -> None:
     joiners = 1000
     msgs = run(simulate, joiners).messages
-    best = medians(
+    best = cpu_medians(
         {
             "new": lambda: run(simulate, joiners),
             "old": lambda: run(previous_simulator.simulate, joiners),
@@ -126,7 +132,7 @@ def part_speed(repeat: int, watch_cost: bool) -> None:
         repeat,
     )
     new, old, base = best["new"], best["old"], best["base"]
-    print(f"speed: {joiners} joiners, {msgs:,} messages, median of {repeat} ({load()})")
+    print(f"speed: {joiners} joiners, {msgs:,} messages, CPU time, median of {repeat} ({load()})")
     print(f"  simulate             {new:7.2f} s  {msgs / new:>10,.0f} msg/s  ratio to bare SimPy {base / new:.3f}")
     print(f"  previous simulator   {old:7.2f} s  {msgs / old:>10,.0f} msg/s  ratio to bare SimPy {base / old:.3f}")
     print(f"  bare SimPy loop      {base:7.2f} s  {msgs / base:>10,.0f} msg/s")
@@ -201,19 +207,6 @@ def state_access(nodes: int, reads: int = 300_000) -> float:
         n = table[i]
         (n.left, n.right, n.member, n.busy, n.leaving, n.op, len(n.queue))
     return (time.process_time() - start) / reads
-
-
-def cpu_medians(runs: dict, repeat: int) -> dict:
-    """Median CPU time (this process) of each run, the runs taking turns: on a
-    shared machine the CPU time a run used varies less than its wall time."""
-    times: dict = {name: [] for name in runs}
-    for _ in range(repeat):
-        for name, fn in runs.items():
-            gc.collect()
-            start = time.process_time()
-            fn()
-            times[name].append(time.process_time() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def part_growth(repeat: int, sizes: list[int]) -> None:
