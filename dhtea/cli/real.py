@@ -109,6 +109,14 @@ def _timing(p: argparse.ArgumentParser) -> None:
                         f"scales the protocol's timers and clock (default {DEFAULT_TIME_UNIT:g})")
 
 
+def default_grace(cls: type, time_unit: float) -> float:
+    """How long a node serves while leaving, by default: 5 s, or the slowest
+    leave its protocol declares (`RingNode.leave_within`, in time units)."""
+    from dhtea.real.udp import DEFAULT_LEAVE_GRACE
+
+    return max(DEFAULT_LEAVE_GRACE, (getattr(cls, "leave_within", None) or 0.0) * time_unit)
+
+
 def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     """Add this module's subcommands to `sub`; return {name: handler}."""
     p = sub.add_parser("node", help="run one node of a protocol over UDP (Ctrl-C or SIGTERM: it leaves the ring, then stops)")
@@ -129,7 +137,8 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Command]:
     p.add_argument("--socket-fd", type=whole_number, help=argparse.SUPPRESS)  # a bound socket handed over by `dhtea cluster`
     p.add_argument("--parent", type=whole_number, help=argparse.SUPPRESS)  # stop when this process exits
     p.add_argument("--leave-grace", type=_seconds, default=None, metavar="SECS",
-                   help="on SIGTERM or Ctrl-C, serve this long at most while leaving the ring (default 5)")
+                   help="on SIGTERM or Ctrl-C, serve this long at most while leaving the ring "
+                        "(default 5, or the slowest leave the protocol declares: gaplease 20 at the default --time-unit)")
     _timing(p)
     _faults(p)
 
@@ -202,7 +211,7 @@ def cmd_node(args: argparse.Namespace) -> int:
                 raise NodeError(f"--peer {text}: give the node's id, as ID@HOST:PORT")
             peers.append((n, a))
         drop, (delay, delay_max) = args.drop, args.delay
-        grace = DEFAULT_LEAVE_GRACE if args.leave_grace is None else args.leave_grace
+        grace = default_grace(cls, args.time_unit) if args.leave_grace is None else args.leave_grace
         config = NodeConfig(cls, me, bind, ring, bootstrap, args.epoch, args.seed,
                             Faults(drop, delay, delay_max, args.fault_seed, args.dup), tuple(peers),
                             args.time_unit, grace)

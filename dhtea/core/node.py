@@ -100,6 +100,10 @@ class RingNode:
     #: (`dhtea.core.scenario`). Hunts and gate tests generate only these unless
     #: told otherwise; joins on a reliable network are always generated.
     tolerates: ClassVar[frozenset[str]] = frozenset()
+    #: The longest a graceful leave may take, in time units (say, a lease it may
+    #: have to wait out), or None if it needs only a few message delays. A real
+    #: node stopped by a signal serves at least this long before it gives up.
+    leave_within: ClassVar[float | None] = None
 
     def __init__(self, node_id: int) -> None:
         self.id = node_id

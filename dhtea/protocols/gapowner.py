@@ -324,4 +324,5 @@ class GapLease(GapOwner):
 
     name = "gaplease"
     tolerates = frozenset({"leave", "crash-joiner", "loss", "duplicate", "partition"})
+    leave_within = 2 * LEASE  # a leaver may wait out its left neighbour's silence for a lease
     retries = True

@@ -271,3 +271,14 @@ def test_gapowner_under_loss_says_it_does_not_claim_loss(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "note: gapowner does not claim to tolerate loss (gaplease does)" in out
+
+
+def test_default_leave_grace_covers_the_slowest_leave_a_protocol_declares():
+    from dhtea.cli.real import default_grace
+    from dhtea.protocols import Classic, GapOwner
+    from dhtea.protocols.gapowner import LEASE, GapLease
+
+    assert default_grace(Classic, 0.001) == default_grace(GapOwner, 0.001) == 5.0
+    assert GapLease.leave_within == 2 * LEASE
+    assert default_grace(GapLease, 0.001) == 2 * LEASE * 0.001 > 5.0
+    assert default_grace(GapLease, 0.0001) == 5.0  # a faster time unit: the floor
