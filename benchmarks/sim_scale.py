@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import random
 import statistics
@@ -215,13 +216,18 @@ def part_growth(repeat: int, sizes: list[int]) -> None:
     print("  and the cost of reading a random node's state among as many nodes (median of 3)")
     per_msg, simpy_msg, access = {}, {}, {}
     for joiners in sizes:
+        started = time.process_time()
         msgs = run(simulate, joiners).messages
+        # A short run is timed several times over per sample (at least a second
+        # of CPU), so that a moment's noise on a shared machine does not decide it.
+        times = max(1, math.ceil(1.0 / max(time.process_time() - started, 1e-3)))
         counts = counted_run(joiners)
         best = cpu_medians(
-            {"run": lambda: run(simulate, joiners),
-             "base": lambda: sim_speed.run_baseline(msgs, round(counts["waiting"]))},
+            {"run": lambda: [run(simulate, joiners) for _ in range(times)],
+             "base": lambda: [sim_speed.run_baseline(msgs, round(counts["waiting"])) for _ in range(times)]},
             repeat,
         )
+        best = {name: t / times for name, t in best.items()}
         per_msg[joiners], simpy_msg[joiners] = best["run"] / msgs, best["base"] / msgs
         access[joiners] = statistics.median(state_access(joiners + sim_speed.MEMBERS) for _ in range(3))
         print(f"  {joiners:>6} joiners  {msgs:>10,} messages  {best['run']:8.2f} s  {per_msg[joiners] * 1e6:6.2f} us/message"
