@@ -30,6 +30,7 @@ from typing import Iterable
 
 import attrs
 import simpy
+from simpy.events import NORMAL
 
 from dhtea.core.messages import Message, Scalar
 from dhtea.core.network import Wire
@@ -46,6 +47,26 @@ from invariants.names import invariant_specs
 
 #: With a spool, how many events the trace keeps in memory before spilling them.
 SPILL_EVERY = 100_000
+
+
+class _Due:
+    """A message or timer waiting in SimPy's queue: what `Environment.step`
+    reads of an event (`callbacks`, `_ok`) and the `value` the callback reads.
+
+    A run has thousands of these waiting at once; a `simpy.Timeout` would be
+    an object, its attribute values and a callbacks list each, scattered over
+    memory that the event loop's heap then reads back cold. One slotted object
+    with a shared callbacks tuple keeps a long run's cost per message close
+    to a short one's. Scheduled through `Environment.schedule` exactly where a
+    Timeout would be, so the order of events (and the trace) is the same.
+    """
+
+    __slots__ = ("callbacks", "value")
+    _ok = True  # never fails: SimPy's loop only re-raises failed events
+
+    def __init__(self, callbacks: tuple, value: object) -> None:
+        self.callbacks = callbacks
+        self.value = value
 
 
 class _Halt(Exception):
@@ -78,6 +99,9 @@ class Simulation:
         self.protocol = protocol_name(cls)
         self.scenario = scenario
         self.env = simpy.Environment()
+        self._schedule = self.env.schedule
+        self._deliver_callbacks = (self._on_deliver,)
+        self._timer_callbacks = (self._on_timer,)
         self.rng = random.Random(scenario.seed)
         self.wire = Wire(scenario.network, self.rng, scenario.seed)
         self._faulty = scenario.network.faulty  # off: sends never ask the wire for a fate
@@ -261,7 +285,7 @@ class Simulation:
             key = (node_id, effect.name)
             generation = next(self._timer_generations)  # never reused: an old timeout can't match
             self._timers[key] = generation
-            self.env.timeout(effect.delay, value=(node_id, effect.name, generation)).callbacks.append(self._on_timer)
+            self._schedule(_Due(self._timer_callbacks, (node_id, effect.name, generation)), NORMAL, effect.delay)
         elif isinstance(effect, CancelTimer):
             self._timers.pop((node_id, effect.name), None)
 
@@ -272,7 +296,7 @@ class Simulation:
             return
         self.trace.send(now, msg, arrive)
         if arrive is not None:  # a message to a node outside the run is lost
-            self.env.timeout(arrive - now, value=msg).callbacks.append(self._on_deliver)
+            self._schedule(_Due(self._deliver_callbacks, msg), NORMAL, arrive - now)
 
     def _send_with_fault(self, msg: Message, now: float, arrive: float) -> None:
         fault, again = self.wire.fate(now, msg.src, msg.dst, arrive)
@@ -280,9 +304,9 @@ class Simulation:
             arrive = None
         self.trace.send(now, msg, arrive, fault, again)
         if arrive is not None:
-            self.env.timeout(arrive - now, value=msg).callbacks.append(self._on_deliver)
+            self._schedule(_Due(self._deliver_callbacks, msg), NORMAL, arrive - now)
         if again is not None:
-            self.env.timeout(again - now, value=msg).callbacks.append(self._on_deliver)
+            self._schedule(_Due(self._deliver_callbacks, msg), NORMAL, again - now)
 
     def _check(self, node_id: int, moved: bool, seq: int) -> None:
         nodes: tuple[int, ...] = (node_id,)
