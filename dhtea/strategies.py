@@ -9,7 +9,8 @@ duplicated message and no partition.
 
 Churn never touches a join's bootstrap nor the first member of the ring: a
 join through a node that has gone cannot be expected to finish, and a ring
-whose members all leave has nobody left to check.
+whose members all leave has nobody left to check. A joiner may leave too,
+once it is a member (a join followed by a leave).
 """
 
 from __future__ import annotations
@@ -151,11 +152,11 @@ def _churn(ring: tuple[int, ...], joins: JoinSchedule, plan: list[tuple[str, int
     leaves: list[Leave] = []
     crashes: list[Crash] = []
     for kind, who, at in plan:
-        if kind == "leave":
-            free = [n for n in members if n not in taken]
+        if kind == "leave":  # by a member, or by a joiner some time after its join began
+            free = [(n, 0.0) for n in members if n not in taken] + [(j.node, j.at) for j in joiners if j.node not in taken]
             if free:
-                node = free[who % len(free)]
-                leaves.append(Leave(node, at))
+                node, start = free[who % len(free)]
+                leaves.append(Leave(node, start + at))
                 taken.add(node)
         elif kind == "crash-joiner":
             free = [j for j in joiners if j.node not in taken]
@@ -182,11 +183,14 @@ def churn_schedules(
     max_time: int = 5,
 ) -> st.SearchStrategy[tuple]:
     """Leaves and crashes for a ring and its joins, of the kinds in `faults`
-    (`leave`, `crash-joiner`, `crash-leaver`, `crash`). A leave is by a member;
-    a joiner or leaver crashes some time after its operation began, if that
-    operation is still under way then (`Crash.during`); `crash` stops any node
-    that neither leaves nor is a bootstrap. Shrinks towards no churn, then fewer operations, leaves
-    before crashes, earlier times."""
+    (`leave`, `crash-joiner`, `crash-leaver`, `crash`). A leave is by a member
+    or by a joiner, some time after its join began (if the joiner is not a
+    member by then, it leaves as soon as it is one: see `Leave`); a joiner or
+    leaver crashes some time after its operation began, if that operation is
+    still under way then (`Crash.during`); `crash` stops any node that neither
+    leaves nor is a bootstrap. Shrinks towards no churn, then fewer
+    operations, leaves before crashes, leaves by members before leaves by
+    joiners, earlier times."""
     kinds = tuple(k for k in _check_faults(faults) if k in _CHURN_KINDS)
     if not kinds:
         return st.just(())
@@ -202,13 +206,33 @@ class FaultPlan:
     fates: tuple[str, ...] = ()
     partitions: tuple[Partition, ...] = ()
     faults_until: float | None = None
+    faults_from: float = 0.0
 
     def apply(self, network: Network) -> Network:
         return attrs.evolve(network, loss=self.loss, duplicate=self.duplicate, fates=self.fates,
-                            partitions=self.partitions, faults_until=self.faults_until)
+                            partitions=self.partitions, faults_until=self.faults_until, faults_from=self.faults_from)
 
 
 _RATES = (0.05, 0.1, 0.2, 0.3)
+
+#: How late a fault window may open or how long it may last: up to 9 times
+#: 10**LATE_DECADES time units (a protocol's retries and leases may act that late).
+LATE_DECADES = 3
+
+
+def fault_times(max_time: int = 20, decades: int = LATE_DECADES) -> st.SearchStrategy[int]:
+    """A time for a fault window to open, or a length for it: from 0 to
+    `max_time` (while joins are under way), or on a log scale far later
+    (m * 10**e, 1 <= m <= 9, 1 <= e <= `decades`: where only late messages,
+    retries and lease repairs are hit), one time in three. Shrinks towards
+    the early range, then 0."""
+    early = st.integers(0, max_time)
+    if decades < 1:
+        return early
+    late = st.builds(lambda e, m: m * 10**e, st.integers(1, decades), st.integers(1, 9))  # decade first: it shrinks first
+    # One time in three is late: most faults still meet the joins. The choice
+    # is drawn first, so shrinking moves a late time to an early one.
+    return st.tuples(st.integers(0, 2), early, late).map(lambda t: t[2] if t[0] == 2 else t[1])
 
 
 def _partition(nodes: tuple[int, ...], start: int, length: int, mask: list[bool]) -> Partition | None:
@@ -221,20 +245,22 @@ def _partition(nodes: tuple[int, ...], start: int, length: int, mask: list[bool]
 
 def fault_plans(
     nodes: tuple[int, ...], faults: Iterable[str] = ("loss", "duplicate", "partition"), max_time: int = 20,
-    max_fates: int = 12,
+    max_fates: int = 12, decades: int = LATE_DECADES,
 ) -> st.SearchStrategy[FaultPlan]:
     """Message faults among `nodes`, of the kinds in `faults` (`loss`,
     `duplicate`, `partition`): loss and duplication rates, scripted fates of the
-    first messages, up to two partitions that heal, and the time loss and
-    duplication stop. Shrinks towards no fault at all: rates 0, every fate
-    "deliver", no partition, early and short windows."""
+    first messages, up to two partitions that heal, and the window of time in
+    which loss and duplication act (`faults_from` to `faults_until`). Windows
+    and partitions open early (up to `max_time`) or late (`fault_times`), so
+    a late ack or a retry is hit too. Shrinks towards no fault at all: rates 0,
+    every fate "deliver", no partition, early and short windows."""
     kinds = set(_check_faults(faults))
     nodes = tuple(sorted(nodes))
     none = st.just(0.0)
     rate = st.one_of(none, st.sampled_from(_RATES))
     fate_kinds = [f for f in FATES if f == "deliver" or (f == "lose" and "loss" in kinds) or (f == "duplicate" and "duplicate" in kinds)]
     window = st.tuples(
-        st.integers(0, max_time // 2), st.integers(1, max_time // 2),
+        fault_times(max_time // 2, decades), st.integers(1, max_time // 2),
         st.lists(st.booleans(), min_size=len(nodes), max_size=len(nodes)),
     )
     return st.builds(
@@ -243,18 +269,21 @@ def fault_plans(
         duplicate=rate if "duplicate" in kinds else none,
         fates=st.lists(st.sampled_from(fate_kinds), max_size=max_fates if len(fate_kinds) > 1 else 0),
         windows=st.lists(window, max_size=2 if "partition" in kinds and len(nodes) > 1 else 0),
-        until=st.integers(0, max_time),
+        span=st.tuples(fault_times(0, decades), fault_times(max_time, decades)),
         nodes=st.just(nodes),
     )
 
 
-def _plan(loss, duplicate, fates, windows, until, nodes) -> FaultPlan:
+def _plan(loss, duplicate, fates, windows, span, nodes) -> FaultPlan:
     partitions = tuple(p for p in (_partition(nodes, *w) for w in windows) if p is not None)
     fates = tuple(fates)
     while fates and fates[-1] == "deliver":
         fates = fates[:-1]
     probabilistic = bool(loss or duplicate or fates)
-    return FaultPlan(loss, duplicate, fates, partitions, float(until) if probabilistic else None)
+    start, length = span
+    if not probabilistic:
+        return FaultPlan(loss, duplicate, fates, partitions, None)
+    return FaultPlan(loss, duplicate, fates, partitions, float(start + length), float(start))
 
 
 @st.composite

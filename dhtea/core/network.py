@@ -3,11 +3,12 @@
 A `Network` says how long each message takes: a default `LatencyModel`, optional
 per-link overrides, optional scripted delays for individual messages (the n-th
 message sent takes `delays[n]`; this is what lets Hypothesis shrink single
-delays), and whether each link delivers in FIFO order. Delivery is not FIFO
+delays; `delay_at` scripts single later messages sparsely, `(n, d)` making
+the n-th message sent take `d`), and whether each link delivers in FIFO order. Delivery is not FIFO
 unless asked for: a later message may overtake an earlier one.
 
-Faults, all off by default: each message sent before `faults_until` is lost
-with probability `loss`, or delivered twice with probability `duplicate` (the
+Faults, all off by default: each message sent from `faults_from` until
+`faults_until` is lost with probability `loss`, or delivered twice with probability `duplicate` (the
 copy takes a second latency draw, so it may arrive before or after the first);
 `fates` scripts the fate of the first messages sent (`"deliver"`, `"lose"`,
 `"duplicate"`; shrinking moves them towards `"deliver"`, as scripted delays
@@ -130,6 +131,23 @@ def _delays(value: object) -> tuple[float, ...]:
     return tuple(float(d) for d in value)  # type: ignore[union-attr]
 
 
+def _delay_at(value: object) -> tuple[tuple[int, float], ...]:
+    pairs = tuple(sorted((_index(n), float(d)) for n, d in value))  # type: ignore[union-attr]
+    for n, d in pairs:
+        if not (math.isfinite(d) and d >= 0):
+            raise ValueError(f"a scripted delay is a finite number >= 0, got {d!r} for message {n}")
+    indexes = [n for n, _ in pairs]
+    if len(set(indexes)) != len(indexes):
+        raise ValueError("delay_at scripts a message's delay more than once")
+    return pairs
+
+
+def _index(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"a message index is a whole number >= 0, got {value!r}")
+    return value
+
+
 def _node_set(value: object) -> tuple[int, ...]:
     nodes = tuple(sorted(value))  # type: ignore[call-overload]
     for n in nodes:
@@ -187,6 +205,11 @@ def _faults_until(inst: object, attr: object, value: object) -> None:
         raise ValueError(f"faults_until is None or a finite time >= 0, got {value!r}")
 
 
+def _faults_from(inst: object, attr: object, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"faults_from is a finite time >= 0, got {value!r}")
+
+
 @attrs.frozen
 class Network:
     latency: LatencyModel = attrs.field(factory=Constant, validator=_is_model)
@@ -202,11 +225,19 @@ class Network:
     #: Loss, duplication and scripted fates apply to messages sent before this
     #: time (None: for the whole run). Partitions have their own windows.
     faults_until: float | None = attrs.field(default=None, validator=_faults_until)
+    #: ... and sent at or after this time: with `faults_until`, a fault window
+    #: that may open late in a run (a lost late ack, a duplicated retry).
+    faults_from: float = attrs.field(default=0.0, validator=_faults_from)
+    #: Sparse scripted delays, (n, d): the n-th message sent (from 0) takes d.
+    #: They reach messages far beyond `delays`; where both script one, `delays` wins.
+    delay_at: tuple[tuple[int, float], ...] = attrs.field(default=(), converter=_delay_at)
 
     def __attrs_post_init__(self) -> None:
         pairs = [(link.src, link.dst) for link in self.links]
         if len(set(pairs)) != len(pairs):
             raise ValueError("a link (src, dst) has more than one latency override")
+        if self.faults_until is not None and self.faults_from > self.faults_until:
+            raise ValueError(f"the fault window opens after it closes, got {self.faults_from:g} > {self.faults_until:g}")
         if self.loss + self.duplicate > 1:
             raise ValueError(f"loss + duplicate is at most 1, got {self.loss:g} + {self.duplicate:g}")
         for p in self.partitions:
@@ -241,7 +272,7 @@ class Wire:
     """The running network of one simulation: turns each send into an arrival
     time, and (only when the network has faults) into a fate."""
 
-    __slots__ = ("_network", "_rng", "_links", "_last", "_sent", "_fault_rng", "_fated")
+    __slots__ = ("_network", "_rng", "_links", "_last", "_sent", "_fault_rng", "_fated", "_delay_at")
 
     def __init__(self, network: Network, rng: random.Random, fault_seed: int = 0) -> None:
         self._network = network
@@ -253,6 +284,7 @@ class Wire:
         # loss probability away leaves every other message as it was.
         self._fault_rng = random.Random(fault_seed * 2 + 1)
         self._fated = 0
+        self._delay_at = dict(network.delay_at)
 
     def fate(self, now: float, src: int, dst: int, arrive: float) -> tuple[str | None, float | None]:
         """What happens to a message sent at `now` that would arrive at `arrive`:
@@ -273,7 +305,7 @@ class Wire:
         for p in net.partitions:
             if p.cuts(now, src, dst):
                 return "partitioned", None
-        if net.faults_until is not None and now >= net.faults_until:
+        if (net.faults_until is not None and now >= net.faults_until) or now < net.faults_from:
             return None, None
         scripted = net.fates[n] if n < len(net.fates) else None
         if scripted is None and (net.loss or net.duplicate):
@@ -298,6 +330,8 @@ class Wire:
         self._sent = n + 1
         if n < len(net.delays):
             delay = net.delays[n]
+        elif self._delay_at and n in self._delay_at:
+            delay = self._delay_at[n]
         at = now + delay
         if not math.isfinite(at):
             raise LatencyError(f"latency model {model} gave a delay that is not a finite number")

@@ -6,7 +6,8 @@ idle nodes cost nothing. Ties at equal times are broken by SimPy's scheduling
 order, which depends only on the order of earlier events: same scenario, same
 trace.
 
-Churn and faults: a leave calls the node's `on_leave`; a node that calls
+Churn and faults: a leave calls the node's `on_leave` (a joiner's leave that
+comes before the joiner is a member waits until it is one: see `Leave`); a node that calls
 `ctx.stop()`, or crashes, is *gone* (its view's `gone` field says how): it
 handles nothing more, its timers never fire, and a message reaching it is a
 `drop` event. Message faults are decided by the network (`Wire.fate`) only
@@ -106,10 +107,12 @@ class Simulation:
         self.wire = Wire(scenario.network, self.rng, scenario.seed)
         self._faulty = scenario.network.faulty  # off: sends never ask the wire for a fate
         self._gone: dict[int, str] = {}  # node -> "left" | "crashed"
+        self._waiting_leaves: dict[int, Leave] = {}  # joiner -> its leave, due when it becomes a member
         self._last_change = 0.0  # time of the last event that changed a view
         self._changed_at: dict[int, float] = {}  # node -> time of the last event that changed its view
         self.nodes = {n: cls(n) for n in scenario.nodes}
         ring = scenario.ring
+        self._initial = frozenset(ring)
         for i, n in enumerate(ring):
             self.nodes[n].bootstrap_ring(ring[i - 1], ring[(i + 1) % len(ring)])
         views = [node.view() for node in self.nodes.values()]
@@ -153,8 +156,20 @@ class Simulation:
 
     def _on_leave(self, ev: simpy.Event) -> None:
         op: Leave = ev.value
-        if op.node not in self._gone:
-            self._step(op.node, LEAVE, None, None, None)
+        if op.node in self._gone:
+            return
+        if op.node not in self._initial and not self.view.node(op.node).member:
+            # A joiner leaves once it is a member: the event that makes it one
+            # schedules the leave (`_step`); if it never becomes one, it never leaves.
+            self._waiting_leaves[op.node] = op
+            return
+        self._step(op.node, LEAVE, None, None, None)
+
+    def _leave_now(self, node_id: int) -> None:
+        """A joiner whose leave was waiting has just become a member: it leaves
+        at this same time, after the events already due now."""
+        op = self._waiting_leaves.pop(node_id)
+        self.env.timeout(0, value=op).callbacks.append(self._on_leave)
 
     def _on_crash(self, ev: simpy.Event) -> None:
         op: Crash = ev.value
@@ -242,6 +257,8 @@ class Simulation:
         if changed:
             self._last_change = self._changed_at[node_id] = now
             moved = self.view.update(after)
+            if self._waiting_leaves and after.member and node_id in self._waiting_leaves:
+                self._leave_now(node_id)
         if crash is not None:  # what it changed before raising is recorded; what it asked for is not done
             where = handler_frames(crash.__traceback__.tb_next)
             self._violate("handler-error", (node_id,), f"node {node_id} raised {type(crash).__name__}: {crash}", seq, where)

@@ -10,8 +10,9 @@ first scope that holds one gives its shortest counterexample, which replaces the
 hunt's run when it is smaller (fewer nodes, or as many nodes and fewer leaves,
 or as many of both and fewer deliveries).
 
-Only scenarios of joins and graceful leaves are re-minimised (no crash, no
-network fault: the explorer would have to bound those separately), only for
+Only scenarios of joins and graceful leaves by initial members are
+re-minimised (no crash, no network fault: the explorer would have to bound
+those separately; no leave by a joiner: the explorer's leavers are members), only for
 protocols that the explorer can relabel (see `dhtea/drivers/symmetry.py`), and
 not for `progress`, whose lasso the simulator already reports at its first
 repeat. The search is bounded (`max_states`); if it runs out first, the hunt's
@@ -83,7 +84,9 @@ def reminimise(cls: type, result: RunResult, invariants: Iterable[Invariant], ma
     scenario = result.scenario
     signature = result.signature
     churn = tuple(scenario.churn)
-    if signature in (None, "progress") or scenario.network.faulty or not all(isinstance(op, Leave) for op in churn):
+    # The explorer's leaves are by members of the initial ring: a leave by a joiner is beyond its scopes.
+    if (signature in (None, "progress") or scenario.network.faulty
+            or not all(isinstance(op, Leave) and op.node in scenario.ring for op in churn)):
         return result
     invariants = tuple(invariants)
     sizes = sorted(((m, j, k) for m in range(1, len(scenario.ring) + 1) for j in range(0, len(scenario.joins) + 1)

@@ -140,7 +140,7 @@ def setup(scenario: Scenario) -> str:
         latency = f"every message takes {_t(lat.value)} time unit{'s' if lat.value != 1 else ''}"  # type: ignore[attr-defined]
     else:
         latency = f"message latencies are drawn from {describe_latency(lat)} with seed {scenario.seed}"
-    extra = " (some messages have scripted delays)" if net.delays or net.links else ""
+    extra = " (some messages have scripted delays)" if net.delays or net.delay_at or net.links else ""
     text = f"The ring starts with {members}. {joins[:1].upper() + joins[1:] or 'Nobody joins'}. {latency[:1].upper() + latency[1:]}{extra}."
     more = [_churn_words(scenario)] + _fault_words(scenario)
     return " ".join([text] + [m[:1].upper() + m[1:] + "." for m in more if m])
@@ -155,6 +155,9 @@ def _churn_words(scenario: Scenario) -> str:
 def _fault_words(scenario: Scenario) -> list[str]:
     net = scenario.network
     until = "" if net.faults_until is None else f" (of those sent before t={_t(net.faults_until)})"
+    if net.faults_from:
+        end = "" if net.faults_until is None else f" and before t={_t(net.faults_until)}"
+        until = f" (of those sent from t={_t(net.faults_from)}{end})"
     out = []
     if net.loss:
         out.append(f"each message is lost with probability {net.loss:g}{until}")

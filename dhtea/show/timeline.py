@@ -86,6 +86,8 @@ def describe_scenario(s: Scenario) -> list[str]:
         lines.append("link latencies: " + "; ".join(f"{k.src}->{k.dst} {describe_latency(k.latency)}" for k in net.links))
     if net.delays:
         lines.append("scripted delays (by send order): " + ", ".join(_t(d) for d in net.delays))
+    if net.delay_at:
+        lines.append("scripted delays of single messages: " + ", ".join(f"#{n} {_t(d)}" for n, d in net.delay_at))
     lines += describe_churn(s)
     lines.append(f"seed: {s.seed}" + (f", deadline t={_t(s.deadline)}" if s.deadline is not None else ""))
     return lines
@@ -106,8 +108,10 @@ def describe_churn(s: Scenario) -> list[str]:
         faults.append(f"duplication {net.duplicate:g}")
     if net.fates:
         faults.append("fates of the first messages sent: " + ",".join(net.fates))
-    if faults and net.faults_until is not None:
-        faults[-1] += f" (messages sent before t={_t(net.faults_until)})"
+    if faults and (net.faults_until is not None or net.faults_from):
+        since = f"from t={_t(net.faults_from)} " if net.faults_from else ""
+        until = "" if net.faults_until is None else f"before t={_t(net.faults_until)}"
+        faults[-1] += f" (messages sent {since}{until})".replace(" )", ")")
     for p in net.partitions:
         faults.append(f"partition {list(p.side_a)} | {list(p.side_b)} from t={_t(p.start)} to t={_t(p.end)}")
     if faults:

@@ -3,7 +3,8 @@
 A trace file holds the protocol name, the scenario (seed included), the event
 trace, the violations and the final node views. Churn and faults are optional
 fields, written only when a run has them (`scenario.churn`, `scenario.settle`,
-the network's `loss`, `duplicate`, `fates`, `partitions`, `faults_until`; an
+the network's `loss`, `duplicate`, `fates`, `partitions`, `faults_until`,
+`faults_from`, `delay_at`; an
 event's `fault` and `again`; a view's `leaving` and `gone`): absent means none,
 so a file written before they existed reads and replays exactly as it did. It is versioned: `format` is
 `dhtea-trace` and `version` is `TRACE_VERSION`. Writing is canonical (sorted
@@ -77,6 +78,10 @@ def scenario_to_dict(s: Scenario) -> dict:
         ]
     if net.faults_until is not None:
         network["faults_until"] = net.faults_until
+    if net.faults_from:
+        network["faults_from"] = net.faults_from
+    if net.delay_at:
+        network["delay_at"] = [{"index": n, "delay": d} for n, d in net.delay_at]
     out = {
         "ring": list(s.ring),
         "joins": [{"node": j.node, "at": j.at, "bootstrap": j.bootstrap} for j in s.joins],
@@ -318,6 +323,9 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> Scenario:
             fates=_list(net.get("fates", []), "fates"),
             partitions=[_partition(p) for p in _list(net.get("partitions", []), "partitions")],
             faults_until=net.get("faults_until"),
+            faults_from=net.get("faults_from", 0.0),
+            delay_at=[(_field(p, "index", "delay_at"), _field(p, "delay", "delay_at"))
+                      for p in _list(net.get("delay_at", []), "delay_at")],
         )
         joins = [
             Join(_field(j, "node", "join"), _field(j, "at", "join"), _field(j, "bootstrap", "join"))
@@ -554,6 +562,8 @@ NETWORK_FIELDS: Fields = {
     "partitions": optional(list_of(record(
         {"start": TIME, "end": TIME, "side_a": list_of(NODE_ID), "side_b": list_of(NODE_ID)}))),
     "faults_until": optional(nullable(TIME)),
+    "faults_from": optional(TIME),
+    "delay_at": optional(list_of(record({"index": integer(0), "delay": TIME}))),
 }
 SCENARIO_FIELDS: Fields = {
     "ring": list_of(NODE_ID, shortest=1),

@@ -105,6 +105,22 @@ def test_faults_stop_at_faults_until():
     assert [e.fault for e in sends(result)] == ["lost", "lost", None, None]
 
 
+def test_faults_start_at_faults_from():
+    joins = JoinSchedule([Join(2, 0, 1), Join(3, 5, 1), Join(4, 9, 1)])
+    result = simulate(Echo, Scenario(ring=(1,), joins=joins, network=Network(loss=1.0, faults_from=5, faults_until=9)))
+    assert [e.fault for e in sends(result)] == [None, None, "lost", "lost", None, None]
+    assert result.scenario.calm_at == 9
+
+
+def test_a_sparse_scripted_delay_reaches_a_late_message_and_leaves_the_others():
+    joins = JoinSchedule([Join(2, 0, 1), Join(3, 5, 1), Join(4, 9, 1)])
+    plain = simulate(Echo, Scenario(ring=(1,), joins=joins))
+    late = simulate(Echo, Scenario(ring=(1,), joins=joins, network=Network(delays=(2,), delay_at=[(0, 7), (4, 3.5)])))
+    delays = [e.arrive - e.time for e in sends(late)]
+    assert delays == [2, 1, 1, 1, 3.5, 1]  # `delays` wins over `delay_at` for message 0
+    assert [d for d in (e.arrive - e.time for e in sends(plain))] == [1] * 6
+
+
 def test_a_fault_free_network_gives_the_trace_it_always_gave():
     scenario = Scenario(ring=(1, 49, 50), joins=JoinSchedule([Join(60, 0, 1), Join(2, 0, 50)]))
     quiet = Scenario(ring=scenario.ring, joins=scenario.joins, network=Network(loss=0.0, fates=["deliver"]))
@@ -183,7 +199,13 @@ def test_every_committed_trace_replays_exactly():
     "make, words",
     [
         (lambda: Scenario(ring=(1, 2), churn=[Leave(3, 0)]), "not a node of the run"),
-        (lambda: Scenario(ring=(1,), joins=JoinSchedule([Join(2, 0, 1)]), churn=[Leave(2, 1)]), "not a member of the initial ring"),
+        (lambda: Scenario(ring=(1,), joins=JoinSchedule([Join(2, 0, 1)]), churn=[Leave(2, 1), Crash(2, 3)]),
+         "both leaves and crashes"),
+        (lambda: Network(loss=0.1, faults_from=5, faults_until=4), "opens after it closes"),
+        (lambda: Network(loss=0.1, faults_from=-1), "faults_from"),
+        (lambda: Network(delay_at=[(3, 1), (3, 2)]), "more than once"),
+        (lambda: Network(delay_at=[(-1, 1)]), "message index"),
+        (lambda: Network(delay_at=[(2, -1)]), "finite number >= 0"),
         (lambda: Scenario(ring=(1, 2), churn=[Leave(1, 0), Crash(1, 2)]), "both leaves and crashes"),
         (lambda: Scenario(ring=(1, 2), churn=[Crash(1, 0), Crash(1, 2)]), "more than once"),
         (lambda: Scenario(ring=(1, 2), churn=[Crash(1, 0, during="leave")]), "never leaves"),

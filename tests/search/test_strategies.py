@@ -51,3 +51,55 @@ def test_single_delays_shrink():
 @given(networks(fifo=True))
 def test_networks_respect_the_fifo_option(net):
     assert net.fifo is True
+
+
+# -- churn by joiners, late fault windows -----------------------------------
+
+from dhtea import Join, JoinSchedule  # noqa: E402
+from dhtea.core.scenario import Leave  # noqa: E402
+from dhtea.strategies import churn_schedules, fault_plans, fault_times  # noqa: E402
+
+JOINS = JoinSchedule([Join(7, 3, 0), Join(9, 0, 0)])
+
+
+def test_a_joiner_may_leave_some_time_after_its_join_began():
+    churn = minimal(churn_schedules((0, 4), JOINS), lambda c: any(op.node == 7 for op in c))
+    assert Leave(7, 3.0) in churn  # at its join's start: it leaves as soon as it is a member
+
+
+def test_leaves_shrink_towards_members_before_joiners():
+    assert minimal(churn_schedules((0, 4), JOINS), lambda c: len(c) >= 1) == (Leave(4, 0.0),)
+
+
+@given(churn_schedules((0, 2, 4), JOINS, faults=("leave", "crash-joiner", "crash-leaver", "crash")))
+def test_generated_churn_makes_valid_scenarios(churn):
+    Scenario(ring=(0, 2, 4), joins=JOINS, churn=churn)  # raises if the churn is impossible
+    for op in churn:
+        if isinstance(op, Leave) and op.node in (7, 9):
+            assert op.at >= {7: 3, 9: 0}[op.node]
+
+
+def test_fault_times_shrink_early_and_reach_late():
+    assert minimal(fault_times(20)) == 0
+    assert minimal(fault_times(20), lambda t: t > 20) == 30
+    assert minimal(fault_times(20), lambda t: t > 5000) == 6000
+    assert minimal(fault_times(20, decades=0), lambda t: t >= 20) == 20
+
+
+def test_fault_windows_shrink_to_an_early_window():
+    plan = minimal(fault_plans((0, 1), ("loss",)), lambda p: p.loss > 0)
+    assert (plan.loss, plan.faults_from, plan.faults_until, plan.partitions) == (0.05, 0.0, 0.0, ())
+
+
+def test_fault_windows_may_open_late():
+    plan = minimal(fault_plans((0, 1), ("loss",)), lambda p: p.faults_from > 100)
+    assert plan.faults_from == 200 and plan.faults_until == 200 and plan.loss == 0.05
+    part = minimal(fault_plans((0, 1), ("partition",)), lambda p: any(q.start > 100 for q in p.partitions))
+    assert [(q.start, q.end) for q in part.partitions] == [(200.0, 201.0)]
+
+
+@given(fault_plans((0, 1, 2), ("loss", "duplicate", "partition")))
+def test_generated_fault_plans_make_valid_networks(plan):
+    from dhtea import Network
+    net = plan.apply(Network())
+    assert net.faults_until is None or net.faults_from <= net.faults_until
