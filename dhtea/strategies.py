@@ -144,7 +144,7 @@ def _churn_plans(kinds: tuple[str, ...], max_ops: int, max_time: int) -> st.Sear
     return st.lists(step, max_size=max_ops)
 
 
-def _churn(ring: tuple[int, ...], joins: JoinSchedule, plan: list[tuple[str, int, int]]) -> tuple:
+def _churn(ring: tuple[int, ...], joins: JoinSchedule, plan: list[tuple[str, int, int]], joiner_leaves: bool = True) -> tuple:
     protected = {ring[0]} | {j.bootstrap for j in joins}
     members = [n for n in ring if n not in protected]
     joiners = list(joins)
@@ -153,7 +153,8 @@ def _churn(ring: tuple[int, ...], joins: JoinSchedule, plan: list[tuple[str, int
     crashes: list[Crash] = []
     for kind, who, at in plan:
         if kind == "leave":  # by a member, or by a joiner some time after its join began
-            free = [(n, 0.0) for n in members if n not in taken] + [(j.node, j.at) for j in joiners if j.node not in taken]
+            free = [(n, 0.0) for n in members if n not in taken]
+            free += [(j.node, j.at) for j in joiners if j.node not in taken and joiner_leaves]
             if free:
                 node, start = free[who % len(free)]
                 leaves.append(Leave(node, start + at))
@@ -180,7 +181,7 @@ def _churn(ring: tuple[int, ...], joins: JoinSchedule, plan: list[tuple[str, int
 
 def churn_schedules(
     ring: tuple[int, ...], joins: JoinSchedule = JoinSchedule(), faults: Iterable[str] = ("leave",), max_ops: int = 3,
-    max_time: int = 5,
+    max_time: int = 5, joiner_leaves: bool = True,
 ) -> st.SearchStrategy[tuple]:
     """Leaves and crashes for a ring and its joins, of the kinds in `faults`
     (`leave`, `crash-joiner`, `crash-leaver`, `crash`). A leave is by a member
@@ -190,11 +191,11 @@ def churn_schedules(
     still under way then (`Crash.during`); `crash` stops any node that neither
     leaves nor is a bootstrap. Shrinks towards no churn, then fewer
     operations, leaves before crashes, leaves by members before leaves by
-    joiners, earlier times."""
+    joiners, earlier times. `joiner_leaves=False`: leaves by members only."""
     kinds = tuple(k for k in _check_faults(faults) if k in _CHURN_KINDS)
     if not kinds:
         return st.just(())
-    return _churn_plans(kinds, max_ops, max_time).map(lambda plan: _churn(ring, joins, plan))
+    return _churn_plans(kinds, max_ops, max_time).map(lambda plan: _churn(ring, joins, plan, joiner_leaves))
 
 
 @attrs.frozen
@@ -287,7 +288,8 @@ def _plan(loss, duplicate, fates, windows, span, nodes) -> FaultPlan:
 
 
 @st.composite
-def _scenarios(draw: st.DrawFn, rings, plans, network, min_joiners: int, faults: tuple[str, ...], max_ops: int) -> Scenario:
+def _scenarios(draw: st.DrawFn, rings, plans, network, min_joiners: int, faults: tuple[str, ...], max_ops: int,
+               joiner_leaves: bool = True) -> Scenario:
     ring = draw(rings)
     joins = _schedule(ring, draw(plans))
     assume(len(joins) >= min_joiners)  # a drawn joiner id was taken by a member
@@ -295,7 +297,7 @@ def _scenarios(draw: st.DrawFn, rings, plans, network, min_joiners: int, faults:
     seed = draw(st.integers(0, 2**32 - 1))
     if not faults:  # exactly the draws of a scenario without churn or faults
         return Scenario(ring=ring, joins=joins, network=net, seed=seed)
-    churn = draw(churn_schedules(ring, joins, faults, max_ops))
+    churn = draw(churn_schedules(ring, joins, faults, max_ops, joiner_leaves=joiner_leaves))
     nodes = ring + tuple(j.node for j in joins)
     plan = draw(fault_plans(nodes, faults))
     scenario = Scenario(ring=ring, joins=joins, network=plan.apply(net), seed=seed, churn=churn)
@@ -310,14 +312,16 @@ def scenarios(
     max_start: int = 5,
     faults: Iterable[str] = (),
     max_ops: int = 3,
+    joiner_leaves: bool = True,
 ) -> st.SearchStrategy[Scenario]:
     """A whole scenario: an initial ring, joins into it, a network and a seed;
     with `faults` (kinds from `FAULT_KINDS`, e.g. a protocol's `tolerates`),
     also up to `max_ops` leaves and crashes (`churn_schedules`), message faults
-    (`fault_plans`) and the settle window `SETTLE`. Shrinks towards a
-    one-member ring, one joiner at time 0, no churn, no fault, constant latency,
-    no scripted delays, seed 0. Without `faults` it draws exactly what it drew
-    before churn existed."""
+    (`fault_plans`) and the settle window `SETTLE` (`joiner_leaves=False`:
+    only members of the initial ring leave). Shrinks towards a one-member
+    ring, one joiner at time 0, no churn, no fault, constant latency, no
+    scripted delays, seed 0. Without `faults` it draws no churn or fault at
+    all."""
     return _scenarios(
         rings if rings is not None else initial_rings(),
         _join_plans(min_joiners, max_joiners, node_ids(), max_start),
@@ -325,6 +329,7 @@ def scenarios(
         min_joiners,
         check_fault_names(faults),
         max_ops,
+        joiner_leaves,
     )
 
 

@@ -136,3 +136,13 @@ def test_the_same_with_joiners_random_loss_and_duplication():
     sends = [e for e in result.events if e.kind == "send" and (e.node, e.message.kind) == (2, "RIGHT_SET")]
     assert sends and all(e.fault == "lost" for e in sends)
     assert final(result)[3].gone == "left" and ring_of(result) == [0, 1, 4, 5]
+
+
+@pytest.mark.xfail(strict=True, reason="known bug: a joiner that leaves the moment it is a member takes its "
+                   "owner's resent NEW_NEIGHBOUR in mid-leave, becomes a member again, and its owner's left "
+                   "pointer is set past it (ring-order)")
+def test_gaplease_keeps_the_ring_when_a_joiner_leaves_the_moment_it_is_in():
+    from dhtea import Constant
+    scenario = Scenario(ring=(0,), joins=JoinSchedule([Join(1, 0, 0)]), churn=[Leave(1, 0)],
+                        network=Network(Constant(4)))
+    run(scenario)

@@ -81,7 +81,7 @@ def test_generated_churn_makes_valid_scenarios(churn):
 
 def test_fault_times_shrink_early_and_reach_late():
     assert minimal(fault_times(20)) == 0
-    assert minimal(fault_times(20), lambda t: t > 20) == 30
+    assert minimal(fault_times(20), lambda t: t > 20) in (30, 100)  # the least late time, or the least of a decade
     assert minimal(fault_times(20), lambda t: t > 5000) == 6000
     assert minimal(fault_times(20, decades=0), lambda t: t >= 20) == 20
 
@@ -93,9 +93,10 @@ def test_fault_windows_shrink_to_an_early_window():
 
 def test_fault_windows_may_open_late():
     plan = minimal(fault_plans((0, 1), ("loss",)), lambda p: p.faults_from > 100)
-    assert plan.faults_from == 200 and plan.faults_until == 200 and plan.loss == 0.05
+    assert plan.faults_from in (200, 1000) and plan.faults_until == plan.faults_from
+    assert (plan.loss, plan.fates) in ((0.05, ()), (0.0, ("lose",)))  # a window only matters with a fault in it
     part = minimal(fault_plans((0, 1), ("partition",)), lambda p: any(q.start > 100 for q in p.partitions))
-    assert [(q.start, q.end) for q in part.partitions] == [(200.0, 201.0)]
+    assert [(q.start, q.end - q.start) for q in part.partitions] in ([(200.0, 1.0)], [(1000.0, 1.0)])
 
 
 @given(fault_plans((0, 1, 2), ("loss", "duplicate", "partition")))
@@ -103,3 +104,8 @@ def test_generated_fault_plans_make_valid_networks(plan):
     from dhtea import Network
     net = plan.apply(Network())
     assert net.faults_until is None or net.faults_from <= net.faults_until
+
+
+@given(churn_schedules((0, 2, 4), JOINS, joiner_leaves=False))
+def test_without_joiner_leaves_only_members_leave(churn):
+    assert all(op.node in (2, 4) for op in churn if isinstance(op, Leave))
