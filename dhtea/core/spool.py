@@ -12,7 +12,7 @@ from typing import Iterator
 
 
 class Spool:
-    """A temporary file of trace chunks (event times and log), removed by `close`
+    """A temporary file of trace chunks (event times, arrival times and log), removed by `close`
     or when the spool is garbage. `folder` is where it lives (default: the
     system's temporary folder); put it next to the trace file being written."""
 
@@ -22,18 +22,19 @@ class Spool:
         self._file = os.fdopen(fd, "w+b")
         self.chunks = 0
 
-    def append(self, times: array, log: list) -> None:
-        pickle.dump((times.tobytes(), log), self._file, protocol=pickle.HIGHEST_PROTOCOL)
+    def append(self, times: array, arrivals: array, log: list) -> None:
+        pickle.dump((times.tobytes(), arrivals.tobytes(), log), self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self.chunks += 1
 
-    def __iter__(self) -> Iterator[tuple[array, list]]:
+    def __iter__(self) -> Iterator[tuple[array, array, list]]:
         self._file.flush()
         with open(self.path, "rb") as fh:
             for _ in range(self.chunks):
-                raw, log = pickle.load(fh)
-                times = array("d")
-                times.frombytes(raw)
-                yield times, log
+                raw_times, raw_arrivals, log = pickle.load(fh)
+                times, arrivals = array("d"), array("d")
+                times.frombytes(raw_times)
+                arrivals.frombytes(raw_arrivals)
+                yield times, arrivals, log
 
     def close(self) -> None:
         if not self._file.closed:

@@ -62,15 +62,20 @@ def event_row(e: Event) -> tuple:
 JOIN, SEND, DELIVER, TIMER, LEAVE, CRASH, DROP = range(7)
 _FAULTY_SEND = 7
 _CHANGED = 8
+_NEVER = float("nan")  # the arrival time of a send that is never delivered
 
 
 class Trace(Sequence[Event]):
     """The events of a run, in order, held compactly; a sequence of `Event`s.
 
     A long run records millions of events, so they are not kept as objects:
-    event times go into an array of doubles, everything else into one flat
-    list of ids, names and values (both are single objects to the garbage
-    collector, and an event costs a few dozen bytes). A queue change is kept as
+    event times and sends' arrival times go into arrays of doubles, everything
+    else into one flat list of ids, names and values (each is a single object
+    to the garbage collector, and an event costs a few dozen bytes). Arrival
+    times are the one new number each event brings; kept in the list, each
+    would be a float object for the life of the run, interleaved in memory
+    with the short-lived ones the event loop reads back, which a long run then
+    pays for in cache misses. A queue change is kept as
     how many ids left its front and which joined its back, not as the whole
     queue before and after.
 
@@ -82,9 +87,11 @@ class Trace(Sequence[Event]):
     def __init__(self, queues: Mapping[int, tuple[int, ...]] | None = None, spool: Spool | None = None) -> None:
         #: The time of each event, in order; its length is the number of events.
         self.times = array("d")
+        #: The arrival time of each send, in order (NaN: never delivered).
+        self.arrivals = array("d")
         # Per event, its tag, then:
         #   join, leave, crash: node;   timer: node, name;
-        #   send: kind, src, dst, arrive, [fault, again,] n, n (name, value) pairs;
+        #   send: kind, src, dst, [fault, again,] n, n (name, value) pairs;
         #   deliver, drop: kind, src, dst, n, n (name, value) pairs;
         # then, if changed, the number of changes and for each the field and its
         # old and new values, or for "queue": ids dropped, ids added, the ids added.
@@ -97,7 +104,7 @@ class Trace(Sequence[Event]):
         self._queues_now: dict[int, tuple[int, ...]] = dict(self._initial)
         self._counts = [0] * len(EVENT_KINDS)  # events of each kind
         self._events: tuple[Event, ...] | None = None  # every event, once indexed at random
-        self._cursor: tuple[int, int, dict] = (0, 0, dict(self._queues))  # where the last read ended
+        self._cursor: tuple[int, int, int, dict] = (0, 0, 0, dict(self._queues))  # where the last read ended
 
     # -- recording (the driver calls these, in order) --------------------------
 
@@ -105,11 +112,12 @@ class Trace(Sequence[Event]):
         """`msg.src` sends `msg`, to arrive at `arrive` (None: it is lost)."""
         self.times.append(time)
         self._counts[SEND] += 1
+        self.arrivals.append(_NEVER if arrive is None else arrive)
         log = self._log
         if fault is None and again is None:
-            log += (SEND, msg.kind, msg.src, msg.dst, arrive)
+            log += (SEND, msg.kind, msg.src, msg.dst)
         else:
-            log += (_FAULTY_SEND, msg.kind, msg.src, msg.dst, arrive, fault, again)
+            log += (_FAULTY_SEND, msg.kind, msg.src, msg.dst, fault, again)
         data = msg.data
         log.append(len(data))
         for pair in data:  # flat: a pair kept as a tuple would be one more object per message
@@ -174,11 +182,11 @@ class Trace(Sequence[Event]):
         """Move the events kept here to the spool: memory then holds only the
         events since, whatever the length of the run."""
         assert self._spool is not None, "spill needs a spool"
-        self._spool.append(self.times, self._log)
+        self._spool.append(self.times, self.arrivals, self._log)
         self._base += len(self.times)
-        self.times, self._log = array("d"), []
+        self.times, self.arrivals, self._log = array("d"), array("d"), []
         self._queues = dict(self._queues_now)
-        self._cursor = (0, 0, dict(self._queues))
+        self._cursor = (0, 0, 0, dict(self._queues))
         self._events = None
 
     @property
@@ -201,10 +209,10 @@ class Trace(Sequence[Event]):
     def _all(self, make=Event) -> Iterator[Event]:
         queues = dict(self._initial)
         base = 0
-        for times, log in self._spool or ():
-            yield from self._decode(times, log, base, 0, 0, queues, len(times), make)
+        for times, arrivals, log in self._spool or ():
+            yield from self._decode(times, arrivals, log, base, 0, 0, 0, queues, len(times), make)
             base += len(times)
-        yield from self._decode(self.times, self._log, self._base, 0, 0, queues, len(self.times), make)
+        yield from self._decode(self.times, self.arrivals, self._log, self._base, 0, 0, 0, queues, len(self.times), make)
 
     def rows(self) -> Iterator[tuple]:
         """Every event as a plain tuple of `Event`'s fields, in their order: what
@@ -233,10 +241,10 @@ class Trace(Sequence[Event]):
         """Events start..stop-1 of those kept here. A driver reads the new events
         now and then while the run goes on; where the last read ended is kept,
         so that costs only them."""
-        seq, i, queues = self._cursor
+        seq, i, a, queues = self._cursor
         if start < seq:
-            seq, i, queues = 0, 0, dict(self._queues)
-        events = list(self._decode(self.times, self._log, self._base, seq, i, queues, stop))[start - seq :]
+            seq, i, a, queues = 0, 0, 0, dict(self._queues)
+        events = list(self._decode(self.times, self.arrivals, self._log, self._base, seq, i, a, queues, stop))[start - seq :]
         self._cursor = self._stopped_at  # the queues are this read's own: nothing else changes them
         return events
 
@@ -250,10 +258,11 @@ class Trace(Sequence[Event]):
     def __repr__(self) -> str:
         return f"<Trace of {len(self)} events>"
 
-    def _decode(self, times: array, log: list, base: int, seq: int, i: int, queues: dict[int, tuple[int, ...]], stop: int,
-                make=Event) -> Iterator[Event]:
-        """Events seq..stop-1 of (times, log), the first at `i` in the log,
-        `queues` as they were before it (updated on the way); `base` is the
+    def _decode(self, times: array, arrivals: array, log: list, base: int, seq: int, i: int, a: int,
+                queues: dict[int, tuple[int, ...]], stop: int, make=Event) -> Iterator[Event]:
+        """Events seq..stop-1 of (times, arrivals, log), the first at `i` in the
+        log, its sends' arrivals from `a` on, `queues` as they were before it
+        (updated on the way); `base` is the
         number of events before `times[0]`. At the end, `_stopped_at` says where it stopped."""
         for seq in range(seq, stop):
             tag = log[i]
@@ -269,8 +278,10 @@ class Trace(Sequence[Event]):
                 msg_kind, src, dst = log[i + 1 : i + 4]
                 i += 4
                 if kind == SEND or kind == _FAULTY_SEND:
-                    node, arrive = src, log[i]
-                    i += 1
+                    node, arrive = src, arrivals[a]
+                    a += 1
+                    if arrive != arrive:  # NaN: never delivered
+                        arrive = None
                     if kind == _FAULTY_SEND:
                         kind, fault, again = SEND, log[i], log[i + 1]
                         i += 2
@@ -285,7 +296,7 @@ class Trace(Sequence[Event]):
             if tag & _CHANGED:  # type: ignore[operator]
                 changes, i = self._read_changes(log, i, node, queues)  # type: ignore[arg-type]
             yield make(base + seq, times[seq], EVENT_KINDS[kind], node, message, changes, arrive, timer, fault, again)  # type: ignore[arg-type]
-        self._stopped_at = (stop, i, queues)
+        self._stopped_at = (stop, i, a, queues)
 
     @staticmethod
     def _read_changes(log: list, i: int, node: int, queues: dict[int, tuple[int, ...]]) -> tuple[tuple[Change, ...], int]:
