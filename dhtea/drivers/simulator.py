@@ -212,6 +212,10 @@ class Simulation:
             self._look(node_id, seq)
         now = float(self.env.now)
         node = self.nodes[node_id]
+        fields = self._fields_are_view
+        if fields:  # what RingNode.view() copies, as it is before the handler: most events change none of it
+            queue = node.queue
+            was = (node.left, node.right, node.member, node.busy, node.leaving, node.id, tuple(queue) if queue else ())
         ctx = _SimContext(node_id, now, self.rng)
         crash = None
         try:
@@ -225,29 +229,31 @@ class Simulation:
                 node.on_leave(ctx)
         except Exception as exc:  # a crashing handler is a bug we found, not ours
             crash = exc
-        before = self._views[node_id]
-        if self._fields_are_view:  # inline: this runs for every event
+        # Compared with the node's own fields as they were, not with the
+        # checkers' copy of its view (always equal to them before a step): in a
+        # long run that copy is cold memory, read only when something changed.
+        if fields:  # inline: this runs for every event
             queue = node.queue
-            if (  # most events change nothing: compare the fields RingNode.view() copies, without building a view
-                node.left == before.left
-                and node.right == before.right
-                and node.member == before.member
-                and node.busy == before.busy
-                and node.leaving == before.leaving
-                and node.id == before.id
-                and len(queue) == len(before.queue)
-                and (not queue or tuple(queue) == before.queue)
+            if (
+                node.left == was[0]
+                and node.right == was[1]
+                and node.member == was[2]
+                and node.busy == was[3]
+                and node.leaving == was[4]
+                and node.id == was[5]
+                and len(queue) == len(was[6])
+                and (not queue or tuple(queue) == was[6])
             ):
                 after = None
             else:
                 after = node.view()
         else:
-            after = self._own_view_changed(node, before)
+            after = self._own_view_changed(node, self._views[node_id])
         if ctx.stopped:  # the node has left: it stops once its last sends are out
             self._gone[node_id] = "left"
             after = attrs.evolve(after or node.view(), gone="left")
         changed = after is not None
-        changes = view_changes(before, after) if changed else None
+        changes = view_changes(self._views[node_id], after) if changed else None
         if kind == DELIVER:
             trace.deliver(now, msg, changes)
         elif kind == TIMER:
