@@ -16,9 +16,10 @@ A scenario with a settle window runs until the window's end unless it comes
 to rest first (see `Scenario.settle`).
 
 A run may send millions of messages, so the per-message path does little: a
-send is one `Message` (no wrapper), the trace keeps numbers in an array and
-ids in a flat list rather than objects per event (`Trace`), and a node's view
-is compared field by field with the checkers' copy, built only when it changed.
+send is one `Message` (no wrapper) waiting in SimPy's queue as one small
+event (`_Due`), the trace keeps numbers in arrays and ids in a flat list
+rather than objects per event (`Trace`), and a node's view fields are compared
+with their values before the handler, the view built only when they changed.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class Simulation:
             self.nodes[n].bootstrap_ring(ring[i - 1], ring[(i + 1) % len(ring)])
         views = [node.view() for node in self.nodes.values()]
         self.view = RingView(scenario.nodes, views)
-        self._views = self.view.nodes  # the checkers' copy of each view, read directly on the per-event path
+        self._views = self.view.nodes  # the checkers' copy of each view, read when a step changed one
         # Nodes whose view is RingNode's own fields are compared field by field;
         # others build their view themselves, and it is compared whole.
         self._fields_are_view = getattr(cls, "view", None) is RingNode.view
