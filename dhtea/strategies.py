@@ -105,16 +105,37 @@ def scripted_delays(max_messages: int = 12, max_delay: int = 10) -> st.SearchStr
     )
 
 
+def sparse_delays(max_scripted: int = 4, max_index: int = 255, max_delay: int = 10) -> st.SearchStrategy[tuple]:
+    """Delays of single messages anywhere in a run (`Network.delay_at`): up to
+    `max_scripted` pairs (n, d), the n-th message sent taking d. Half the
+    indexes fall among the first 16 messages, half anywhere up to `max_index`,
+    so a race between two late messages is as reachable as one between early
+    ones. A delay is ordinary (1 to `max_delay`) or extreme: 0 (it overtakes
+    everything in flight) or up to 10 times `max_delay` (everything overtakes
+    it). Shrinks towards none, then fewer, earlier messages, delay 1."""
+    index = st.one_of(st.integers(0, 15), st.integers(0, max_index))
+    # Which kind of delay is drawn first, so shrinking goes to an ordinary one, then to 1.
+    delay = st.tuples(st.integers(0, 2), st.integers(1, max_delay), st.integers(max_delay, 10 * max_delay)).map(
+        lambda t: (t[1], 0, t[2])[t[0]]
+    )
+    return st.lists(st.tuples(index, delay), max_size=max_scripted, unique_by=lambda p: p[0]).map(
+        lambda pairs: tuple(sorted((n, float(d)) for n, d in pairs))
+    )
+
+
 def networks(
-    latency: st.SearchStrategy | None = None, delays: st.SearchStrategy | None = None, fifo: bool = False
+    latency: st.SearchStrategy | None = None, delays: st.SearchStrategy | None = None, fifo: bool = False,
+    delay_at: st.SearchStrategy | None = None,
 ) -> st.SearchStrategy[Network]:
-    """A network: a latency model plus scripted per-message delays; not FIFO
-    unless `fifo`. Shrinks as its parts do."""
+    """A network: a latency model, scripted delays of the first messages and
+    sparse ones of later messages (`sparse_delays`); not FIFO unless `fifo`.
+    Shrinks as its parts do."""
     return st.builds(
         Network,
         latency=latency if latency is not None else latency_models(),
         delays=delays if delays is not None else scripted_delays(),
         fifo=st.just(fifo),
+        delay_at=delay_at if delay_at is not None else sparse_delays(),
     )
 
 

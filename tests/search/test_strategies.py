@@ -3,7 +3,8 @@
 from hypothesis import HealthCheck, find, given, settings
 
 from dhtea import Constant, Scenario
-from dhtea.strategies import initial_rings, join_schedules, latency_models, networks, scenarios, scripted_delays
+from dhtea.strategies import (initial_rings, join_schedules, latency_models, networks, scenarios, scripted_delays,
+                              sparse_delays)
 
 FIND = settings(max_examples=500, database=None, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -22,7 +23,7 @@ def test_generated_scenarios_are_valid(scenario):
 def test_scenarios_shrink_to_one_member_one_joiner():
     s = minimal(scenarios())
     assert s.ring == (0,) and [(j.node, j.at, j.bootstrap) for j in s.joins] == [(1, 0.0, 0)]
-    assert s.network.latency == Constant(1) and s.network.delays == () and s.seed == 0
+    assert s.network.latency == Constant(1) and s.network.delays == () and s.network.delay_at == () and s.seed == 0
 
 
 def test_scenarios_shrink_towards_fewer_joiners():
@@ -46,6 +47,26 @@ def test_latency_models_shrink_to_constant_one():
 
 def test_single_delays_shrink():
     assert minimal(scripted_delays(), lambda ds: any(d > 3 for d in ds)) == (4.0,)
+
+
+def test_sparse_delays_shrink_to_none_then_to_one_late_message_with_delay_one():
+    assert minimal(sparse_delays()) == ()
+    late = minimal(sparse_delays(), lambda ds: any(n > 100 for n, _ in ds))
+    assert [p for p in late if p[0] > 100] == [(101, 1.0)] and all(d == 1 for _, d in late)
+
+
+def test_sparse_delays_reach_extremes():
+    # The extreme delay shrinks to the edge of its range; any other kept to 1.
+    for max_delay, wanted, edge in ((10, lambda d: d == 0, 0.0), (10, lambda d: d > 50, 51.0), (5, lambda d: d >= 50, 50.0)):
+        found = minimal(sparse_delays(max_delay=max_delay), lambda ds: any(wanted(d) for _, d in ds))
+        assert sorted(d for _, d in found if wanted(d)) == [edge] and all(d == 1 for _, d in found if not wanted(d))
+
+
+@given(networks())
+def test_generated_networks_script_single_messages_validly(net):
+    indexes = [n for n, _ in net.delay_at]
+    assert indexes == sorted(set(indexes)) and all(0 <= n <= 255 for n in indexes) and len(indexes) <= 4
+    assert all(0 <= d <= 100 for _, d in net.delay_at)
 
 
 @given(networks(fifo=True))
