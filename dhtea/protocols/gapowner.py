@@ -201,7 +201,9 @@ class GapOwner(RingNode):
             ctx.send(j, "NEW_NEIGHBOUR", side="right")
 
     def on_new_neighbour(self, ctx: Context, msg: Message) -> None:
-        if self.member:
+        # A leaver was a member (a joiner's leave waits until it is one): a late
+        # copy of its insertion's answer must not make it one again mid-leave.
+        if self.member or self.leaving:
             if msg["side"] == "left" and msg.src == self.left:
                 ctx.send(self.left, "SUCCESS_JOIN")  # my first answer was lost
             return
@@ -230,9 +232,7 @@ class GapOwner(RingNode):
     def _bypass(self, ctx: Context, gone: int, right: int) -> None:
         """`gone` (my joiner, or my leaving right neighbour) was silent for a whole
         lease: it crashed. Point past it, and have `right` do the same."""
-        if self.departed is _NONE:
-            self.departed = set()
-        self.departed.add(gone)
+        self._departs(gone)
         if self.right == gone:
             self.right = right
         self.op, self.heard = ("bypass", gone, right), ctx.now if self.retries else 0.0
@@ -240,9 +240,7 @@ class GapOwner(RingNode):
 
     def on_bypass(self, ctx: Context, msg: Message) -> None:
         gone = msg["gone"]
-        if self.departed is _NONE:
-            self.departed = set()
-        self.departed.add(gone)
+        self._departs(gone)
         if self.left == gone:
             self.left = msg.src
         ctx.send(msg.src, "BYPASSED", gone=gone)
@@ -289,9 +287,17 @@ class GapOwner(RingNode):
         ctx.send(self.right, "SET_LEFT", node=self.left)
 
     def on_set_left(self, ctx: Context, msg: Message) -> None:
+        self._departs(msg.src)
         if self.left == msg.src:
             self.left = msg["node"]
         ctx.send(msg.src, "LEFT_SET")
+
+    def _departs(self, leaver: int) -> None:
+        """`leaver` is on its way out and never comes back: a late request it
+        sent while joining (a retried CONNECT) must not insert it again."""
+        if self.departed is _NONE:
+            self.departed = set()
+        self.departed.add(leaver)
 
     def on_left_set(self, ctx: Context, msg: Message) -> None:
         if self.leave_step == "tell-right" and msg.src == self.leave_to[1]:
@@ -302,6 +308,7 @@ class GapOwner(RingNode):
 
     def on_set_right(self, ctx: Context, msg: Message) -> None:
         leaver = msg.src
+        self._departs(leaver)
         if self.right == leaver:
             self.right = msg["node"]
         ctx.send(leaver, "RIGHT_SET")

@@ -138,11 +138,24 @@ def test_the_same_with_joiners_random_loss_and_duplication():
     assert final(result)[3].gone == "left" and ring_of(result) == [0, 1, 4, 5]
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: a joiner that leaves the moment it is a member takes its "
-                   "owner's resent NEW_NEIGHBOUR in mid-leave, becomes a member again, and its owner's left "
-                   "pointer is set past it (ring-order)")
 def test_gaplease_keeps_the_ring_when_a_joiner_leaves_the_moment_it_is_in():
+    """A hunt's counterexample: 0's insertion of 1 resends NEW_NEIGHBOUR while
+    1 is already leaving; the late copy used to make 1 a member again."""
     from dhtea import Constant
     scenario = Scenario(ring=(0,), joins=JoinSchedule([Join(1, 0, 0)]), churn=[Leave(1, 0)],
                         network=Network(Constant(4)))
-    run(scenario)
+    result = run(scenario)
+    assert final(result)[1].gone == "left" and ring_of(result) == [0] and final(result)[0].left == 0
+    assert sum(e.kind == "deliver" and e.message.kind == "NEW_NEIGHBOUR" and e.node == 1 for e in result.events) > 2
+
+
+def test_gaplease_never_inserts_a_leaver_its_late_connect_names():
+    """A hunt's counterexample: 1's retried CONNECT reaches 0 after 1 is in and
+    while 1 leaves; 0 used to serve it once 1 had gone, pointing at 1 again."""
+    net = Network(latency=Exponential(5.0), delay_at=((0, 1.0), (1, 25.0), (3, 13.0), (6, 0.0)))
+    scenario = Scenario(ring=(0,), joins=JoinSchedule([Join(1, 0, 0)]), churn=[Leave(1, 0)], network=net,
+                        seed=7434597, settle=50_000)
+    result = run(scenario)
+    late = [e for e in result.events if e.kind == "deliver" and e.message.kind == "CONNECT" and e.node == 0]
+    assert late and late[-1].time > 20  # the retried CONNECT did arrive after 1 was in
+    assert final(result)[1].gone == "left" and ring_of(result) == [0] and final(result)[0].right == 0

@@ -39,9 +39,8 @@ def test_claimed_churn_and_faults_keep_the_ring(dhtea_protocol, dhtea_save_dir, 
 @given(data=st.data())
 def test_gaplease_survives_everything_it_claims(dhtea_save_dir, data):
     """gapowner with retries and leases: leaves, loss, duplication, partitions, joiner crashes.
-    Leaves by members of the initial ring only: a joiner that leaves the moment
-    it is in breaks gaplease (see the xfail in tests/core/test_gapowner_churn.py)."""
-    scenario = data.draw(scenarios_for(GapLease, joiner_leaves=False), label="scenario")
+    Leaves by joiners too, the moment they are in among them."""
+    scenario = data.draw(scenarios_for(GapLease), label="scenario")
     assert_ring_holds(GapLease, scenario, save_dir=dhtea_save_dir)
 
 
