@@ -57,10 +57,16 @@ class Message(_Fields):
         return f"{self.kind}({args})"
 
 
-def message_of(kind: str, src: int, dst: int, values: dict[str, Scalar]) -> Message:
-    """`Message(kind, src, dst, tuple(values.items()))`, checking only the values:
-    keyword arguments are (name, value) pairs already. The send path."""
+def check_values(values: dict[str, Scalar]) -> None:
+    """Raise ValueError unless every value of a send's keyword arguments is an
+    int, str, bool or None (their names are strings already)."""
     for name, value in values.items():
         if not isinstance(value, _SCALARS):
             raise ValueError(f"message value {name}={value!r} is not an int, str, bool or None")
+
+
+def message_of(kind: str, src: int, dst: int, values: dict[str, Scalar]) -> Message:
+    """`Message(kind, src, dst, tuple(values.items()))`, checking only the values:
+    keyword arguments are (name, value) pairs already. The send path."""
+    check_values(values)
     return tuple.__new__(Message, (kind, src, dst, tuple(values.items())))

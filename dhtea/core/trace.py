@@ -8,7 +8,7 @@ from typing import Iterator, Literal, Mapping, Sequence, overload
 
 import attrs
 
-from dhtea.core.messages import Message
+from dhtea.core.messages import Message, Scalar
 from dhtea.core.scenario import Scenario
 from dhtea.core.spool import Spool
 from invariants import DEFAULT, NodeView, Violation
@@ -108,19 +108,18 @@ class Trace(Sequence[Event]):
 
     # -- recording (the driver calls these, in order) --------------------------
 
-    def send(self, time: float, msg: Message, arrive: float | None, fault: str | None = None, again: float | None = None) -> None:
-        """`msg.src` sends `msg`, to arrive at `arrive` (None: it is lost)."""
+    def send(self, time: float, kind: str, src: int, dst: int, values: dict[str, Scalar], arrive: float | None,
+             fault: str | None = None, again: float | None = None) -> None:
+        """`src` sends `kind(**values)` to `dst`, to arrive at `arrive` (None: it is lost)."""
         self.times.append(time)
         self._counts[SEND] += 1
         self.arrivals.append(_NEVER if arrive is None else arrive)
         log = self._log
         if fault is None and again is None:
-            log += (SEND, msg.kind, msg.src, msg.dst)
+            log += (SEND, kind, src, dst, len(values))
         else:
-            log += (_FAULTY_SEND, msg.kind, msg.src, msg.dst, fault, again)
-        data = msg.data
-        log.append(len(data))
-        for pair in data:  # flat: a pair kept as a tuple would be one more object per message
+            log += (_FAULTY_SEND, kind, src, dst, fault, again, len(values))
+        for pair in values.items():  # flat: a pair kept as a tuple would be one more object per message
             log += pair
 
     def deliver(self, time: float, msg: Message, changes: tuple[Change, ...] | None) -> None:

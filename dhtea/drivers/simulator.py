@@ -1,7 +1,7 @@
 """The SimPy driver: runs protocol nodes over a simulated network, records the
 trace, and checks the invariants after every event.
 
-Event-driven: every message is one SimPy timeout whose callback delivers it, so
+Event-driven: every message is one SimPy event whose callback delivers it, so
 idle nodes cost nothing. Ties at equal times are broken by SimPy's scheduling
 order, which depends only on the order of earlier events: same scenario, same
 trace.
@@ -16,10 +16,11 @@ A scenario with a settle window runs until the window's end unless it comes
 to rest first (see `Scenario.settle`).
 
 A run may send millions of messages, so the per-message path does little: a
-send is one `Message` (no wrapper) waiting in SimPy's queue as one small
-event (`_Due`), the trace keeps numbers in arrays and ids in a flat list
-rather than objects per event (`Trace`), and a node's view fields are compared
-with their values before the handler, the view built only when they changed.
+send waits in SimPy's queue as one small event holding the message's fields
+(`_InFlight`; the `Message` is built when it arrives), the trace keeps numbers
+in arrays and ids in a flat list rather than objects per event (`Trace`), and
+a node's view fields are compared with their values before the handler, the
+view built only when they changed.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import attrs
 import simpy
 from simpy.events import NORMAL
 
-from dhtea.core.messages import Message, Scalar
+from dhtea.core.messages import Message, Scalar, check_values
 from dhtea.core.network import Wire
 from dhtea.core.node import CancelTimer, Context, RingNode, SetTimer
 from dhtea.drivers.crashes import handler_frames
@@ -52,13 +53,13 @@ SPILL_EVERY = 100_000
 
 
 class _Due:
-    """A message or timer waiting in SimPy's queue: what `Environment.step`
-    reads of an event (`callbacks`, `_ok`) and the `value` the callback reads.
+    """A timer waiting in SimPy's queue: what `Environment.step` reads of an
+    event (`callbacks`, `_ok`) and the `value` the callback reads.
 
-    A run has thousands of these waiting at once; a `simpy.Timeout` would be
+    A run has thousands of events waiting at once; a `simpy.Timeout` would be
     an object, its attribute values and a callbacks list each, scattered over
     memory that the event loop's heap then reads back cold. One slotted object
-    with a shared callbacks tuple keeps a long run's cost per message close
+    with a shared callbacks tuple keeps a long run's cost per event close
     to a short one's. Scheduled through `Environment.schedule` exactly where a
     Timeout would be, so the order of events (and the trace) is the same.
     """
@@ -71,17 +72,44 @@ class _Due:
         self.value = value
 
 
+class _InFlight:
+    """A sent message waiting in SimPy's queue: an event as `_Due` is, holding
+    the message's fields, its values still the handler's keyword arguments.
+
+    Most of what a message costs in a long run is memory read back cold when
+    it arrives: one object per message in flight, rather than an event, a
+    `Message`, its data tuple and a tuple per value, is fewer cache lines to
+    read and fewer objects to free. The `Message` the receiver gets is built
+    on arrival (`_on_deliver`), equal to the one sent.
+    """
+
+    __slots__ = ("callbacks", "kind", "src", "dst", "values")
+    _ok = True
+
+    def __init__(self, kind: str, src: int, dst: int, values: dict[str, Scalar]) -> None:
+        self.callbacks = None  # set when it is scheduled
+        self.kind = kind
+        self.src = src
+        self.dst = dst
+        self.values = values
+
+
 class _Halt(Exception):
     """Stops the SimPy loop at the first violation."""
 
 
 class _SimContext(Context):
-    """A `Context` whose sends are the bare messages: one object per send."""
+    """A `Context` whose sends are the events that will deliver them
+    (`_InFlight`, given their callback when scheduled): one object per send.
+    Checked as `Context.send` checks them."""
 
     __slots__ = ()
 
     def send(self, dst: int, kind: str, **data: Scalar) -> None:
-        self.effects.append(self._message(dst, kind, data))
+        if type(dst) is not int:
+            raise TypeError(f"send to {dst!r}: node ids are integers")
+        check_values(data)
+        self.effects.append(_InFlight(kind, self.node, dst, data))
 
 
 class Simulation:
@@ -191,8 +219,8 @@ class Simulation:
         if self.per_event:
             self._check(op.node, moved, seq)
 
-    def _on_deliver(self, ev: simpy.Event) -> None:
-        msg: Message = ev.value
+    def _on_deliver(self, ev: _InFlight) -> None:
+        msg = tuple.__new__(Message, (ev.kind, ev.src, ev.dst, tuple(ev.values.items())))  # as `message_of` builds it
         if self._gone and msg.dst in self._gone:  # lost at a node that has stopped
             self.trace.drop(float(self.env.now), msg)
             return
@@ -270,7 +298,7 @@ class Simulation:
             where = handler_frames(crash.__traceback__.tb_next)
             self._violate("handler-error", (node_id,), f"node {node_id} raised {type(crash).__name__}: {crash}", seq, where)
         for effect in ctx.effects:
-            if type(effect) is Message:  # the common effect, handled without a detour
+            if type(effect) is _InFlight:  # the common effect, handled without a detour
                 self._send(effect, now)
             else:
                 self._apply(node_id, effect, now)
@@ -303,7 +331,7 @@ class Simulation:
         return None if after == before else after
 
     def _apply(self, node_id: int, effect, now: float) -> None:
-        if type(effect) is Message:
+        if type(effect) is _InFlight:
             self._send(effect, now)
         elif isinstance(effect, SetTimer):
             key = (node_id, effect.name)
@@ -313,24 +341,29 @@ class Simulation:
         elif isinstance(effect, CancelTimer):
             self._timers.pop((node_id, effect.name), None)
 
-    def _send(self, msg: Message, now: float) -> None:
-        arrive = self.wire.arrival(now, msg.src, msg.dst) if msg.dst in self.nodes else None
+    def _send(self, msg: _InFlight, now: float) -> None:
+        dst = msg.dst
+        arrive = self.wire.arrival(now, msg.src, dst) if dst in self.nodes else None
         if self._faulty and arrive is not None:
             self._send_with_fault(msg, now, arrive)
             return
-        self.trace.send(now, msg, arrive)
+        self.trace.send(now, msg.kind, msg.src, dst, msg.values, arrive)
         if arrive is not None:  # a message to a node outside the run is lost
-            self._schedule(_Due(self._deliver_callbacks, msg), NORMAL, arrive - now)
+            msg.callbacks = self._deliver_callbacks
+            self._schedule(msg, NORMAL, arrive - now)
 
-    def _send_with_fault(self, msg: Message, now: float, arrive: float) -> None:
+    def _send_with_fault(self, msg: _InFlight, now: float, arrive: float) -> None:
         fault, again = self.wire.fate(now, msg.src, msg.dst, arrive)
         if fault is not None and again is None:  # lost, or cut by a partition
             arrive = None
-        self.trace.send(now, msg, arrive, fault, again)
+        self.trace.send(now, msg.kind, msg.src, msg.dst, msg.values, arrive, fault, again)
         if arrive is not None:
-            self._schedule(_Due(self._deliver_callbacks, msg), NORMAL, arrive - now)
-        if again is not None:
-            self._schedule(_Due(self._deliver_callbacks, msg), NORMAL, again - now)
+            msg.callbacks = self._deliver_callbacks
+            self._schedule(msg, NORMAL, arrive - now)
+        if again is not None:  # a second event: SimPy's loop clears an event's callbacks once it has run
+            copy = _InFlight(msg.kind, msg.src, msg.dst, msg.values)
+            copy.callbacks = self._deliver_callbacks
+            self._schedule(copy, NORMAL, again - now)
 
     def _check(self, node_id: int, moved: bool, seq: int) -> None:
         nodes: tuple[int, ...] = (node_id,)
