@@ -232,10 +232,12 @@ class FaultPlan:
     partitions: tuple[Partition, ...] = ()
     faults_until: float | None = None
     faults_from: float = 0.0
+    fate_at: tuple[tuple[int, str], ...] = ()
 
     def apply(self, network: Network) -> Network:
         return attrs.evolve(network, loss=self.loss, duplicate=self.duplicate, fates=self.fates,
-                            partitions=self.partitions, faults_until=self.faults_until, faults_from=self.faults_from)
+                            partitions=self.partitions, faults_until=self.faults_until, faults_from=self.faults_from,
+                            fate_at=self.fate_at)
 
 
 _RATES = (0.05, 0.1, 0.2, 0.3)
@@ -260,6 +262,26 @@ def fault_times(max_time: int = 20, decades: int = LATE_DECADES) -> st.SearchStr
     return st.tuples(st.integers(0, 2), early, late).map(lambda t: t[2] if t[0] == 2 else t[1])
 
 
+def sparse_fates(kinds: Iterable[str] = ("lose", "duplicate"), max_scripted: int = 3,
+                 max_index: int = 63) -> st.SearchStrategy[tuple]:
+    """Fates of single messages sent while the fault window is open
+    (`Network.fate_at`): none half the time, else up to `max_scripted` pairs
+    (k, fate), the k-th message sent in the window having that fate (a fate
+    of `kinds`: "lose", "duplicate"). Half the indexes fall among the first 8
+    messages of the window, half anywhere up to `max_index`, so with a window
+    that opens late the one lost message can be a late ack or retry. Shrinks
+    towards none, then fewer, earlier messages, the first kind."""
+    wanted = tuple(kinds)
+    kinds = [k for k in FATES if k in wanted and k != "deliver"]
+    if not kinds:
+        return st.just(())
+    index = st.one_of(st.integers(0, 7), st.integers(0, max_index))
+    pairs = st.lists(st.tuples(index, st.sampled_from(kinds)), min_size=1, max_size=max_scripted,
+                     unique_by=lambda p: p[0])
+    # Half the plans script none: rates and the first messages' fates stay as likely as without.
+    return st.tuples(st.booleans(), pairs).map(lambda t: tuple(sorted(t[1])) if t[0] else ())
+
+
 def _partition(nodes: tuple[int, ...], start: int, length: int, mask: list[bool]) -> Partition | None:
     side_a = [n for n, m in zip(nodes, mask) if m]
     side_b = [n for n, m in zip(nodes, mask) if not m]
@@ -274,7 +296,8 @@ def fault_plans(
 ) -> st.SearchStrategy[FaultPlan]:
     """Message faults among `nodes`, of the kinds in `faults` (`loss`,
     `duplicate`, `partition`): loss and duplication rates, scripted fates of the
-    first messages, up to two partitions that heal, and the window of time in
+    first messages and of single messages in the window (`sparse_fates`), up
+    to two partitions that heal, and the window of time in
     which loss and duplication act (`faults_from` to `faults_until`, at most
     `max_time` long). Windows and partitions open early (at 0, or up to
     `max_time` / 2) or late (`fault_times`), so a late ack or a retry is hit too. Shrinks towards no fault at all: rates 0,
@@ -293,22 +316,23 @@ def fault_plans(
         loss=rate if "loss" in kinds else none,
         duplicate=rate if "duplicate" in kinds else none,
         fates=st.lists(st.sampled_from(fate_kinds), max_size=max_fates if len(fate_kinds) > 1 else 0),
+        fate_at=sparse_fates(fate_kinds),
         windows=st.lists(window, max_size=2 if "partition" in kinds and len(nodes) > 1 else 0),
         span=st.tuples(fault_times(0, decades), st.integers(0, max_time)),
         nodes=st.just(nodes),
     )
 
 
-def _plan(loss, duplicate, fates, windows, span, nodes) -> FaultPlan:
+def _plan(loss, duplicate, fates, windows, span, nodes, fate_at=()) -> FaultPlan:
     partitions = tuple(p for p in (_partition(nodes, *w) for w in windows) if p is not None)
     fates = tuple(fates)
     while fates and fates[-1] == "deliver":
         fates = fates[:-1]
-    probabilistic = bool(loss or duplicate or fates)
+    probabilistic = bool(loss or duplicate or fates or fate_at)
     start, length = span
     if not probabilistic:
         return FaultPlan(loss, duplicate, fates, partitions, None)
-    return FaultPlan(loss, duplicate, fates, partitions, float(start + length), float(start))
+    return FaultPlan(loss, duplicate, fates, partitions, float(start + length), float(start), tuple(fate_at))
 
 
 @st.composite

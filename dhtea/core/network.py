@@ -12,7 +12,9 @@ Faults, all off by default: each message sent from `faults_from` until
 copy takes a second latency draw, so it may arrive before or after the first);
 `fates` scripts the fate of the first messages sent (`"deliver"`, `"lose"`,
 `"duplicate"`; shrinking moves them towards `"deliver"`, as scripted delays
-move towards 1); `partitions` lose every message sent between two sets of
+move towards 1); `fate_at` scripts single messages sent while the window is
+open, `(k, f)` giving the k-th of them fate f (so a window that opens late
+can lose exactly the first message sent after it opens); `partitions` lose every message sent between two sets of
 nodes during a time window, healing at its end. Fault draws come from their
 own seeded generator, so turning faults on or off leaves every latency as it
 was, and a run without faults draws exactly what it drew before faults existed.
@@ -142,6 +144,17 @@ def _delay_at(value: object) -> tuple[tuple[int, float], ...]:
     return pairs
 
 
+def _fate_at(value: object) -> tuple[tuple[int, str], ...]:
+    pairs = tuple(sorted((_index(n), f) for n, f in value))  # type: ignore[union-attr]
+    for n, f in pairs:
+        if f not in FATES:
+            raise ValueError(f"a message fate is one of {', '.join(FATES)}, got {f!r} for message {n}")
+    indexes = [n for n, _ in pairs]
+    if len(set(indexes)) != len(indexes):
+        raise ValueError("fate_at scripts a message's fate more than once")
+    return pairs
+
+
 def _index(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"a message index is a whole number >= 0, got {value!r}")
@@ -231,6 +244,10 @@ class Network:
     #: Sparse scripted delays, (n, d): the n-th message sent (from 0) takes d.
     #: They reach messages far beyond `delays`; where both script one, `delays` wins.
     delay_at: tuple[tuple[int, float], ...] = attrs.field(default=(), converter=_delay_at)
+    #: Sparse scripted fates, (k, f): the k-th message (from 0) sent inside the
+    #: fault window (`faults_from` to `faults_until`) has fate f, unless `fates`
+    #: scripts that message too (it wins).
+    fate_at: tuple[tuple[int, str], ...] = attrs.field(default=(), converter=_fate_at)
 
     def __attrs_post_init__(self) -> None:
         pairs = [(link.src, link.dst) for link in self.links]
@@ -247,13 +264,14 @@ class Network:
     @property
     def faulty(self) -> bool:
         """Whether any message may be lost or duplicated."""
-        return bool(self.loss or self.duplicate or any(f != "deliver" for f in self.fates) or self.partitions)
+        return bool(self.loss or self.duplicate or any(f != "deliver" for f in self.fates) or self.partitions
+                    or any(f != "deliver" for _, f in self.fate_at))
 
     @property
     def calm_at(self) -> float:
         """When the network's faults are over (0 for a reliable network)."""
         ends = [p.end for p in self.partitions]
-        if self.loss or self.duplicate or self.fates:
+        if self.loss or self.duplicate or self.fates or self.fate_at:
             ends.append(self.faults_until or 0.0)
         return max(ends, default=0.0)
 
@@ -272,7 +290,8 @@ class Wire:
     """The running network of one simulation: turns each send into an arrival
     time, and (only when the network has faults) into a fate."""
 
-    __slots__ = ("_network", "_rng", "_links", "_last", "_sent", "_fault_rng", "_fated", "_delay_at")
+    __slots__ = ("_network", "_rng", "_links", "_last", "_sent", "_fault_rng", "_fated", "_delay_at", "_fate_at",
+                 "_in_window")
 
     def __init__(self, network: Network, rng: random.Random, fault_seed: int = 0) -> None:
         self._network = network
@@ -285,6 +304,8 @@ class Wire:
         self._fault_rng = random.Random(fault_seed * 2 + 1)
         self._fated = 0
         self._delay_at = dict(network.delay_at)
+        self._fate_at = dict(network.fate_at)
+        self._in_window = 0  # messages sent inside the fault window so far: `fate_at` counts them
 
     def fate(self, now: float, src: int, dst: int, arrive: float) -> tuple[str | None, float | None]:
         """What happens to a message sent at `now` that would arrive at `arrive`:
@@ -295,7 +316,7 @@ class Wire:
         self._fated = n + 1
         roll = 0.0
         extra = arrive - now
-        if net.loss or net.duplicate or net.fates:  # drawn for every message, used or not, as latencies are
+        if net.loss or net.duplicate or net.fates or self._fate_at:  # drawn for every message, used or not, as latencies are
             roll = self._fault_rng.random()
             model = self._links.get((src, dst), net.latency) if self._links else net.latency
             try:
@@ -308,6 +329,10 @@ class Wire:
         if (net.faults_until is not None and now >= net.faults_until) or now < net.faults_from:
             return None, None
         scripted = net.fates[n] if n < len(net.fates) else None
+        k = self._in_window
+        self._in_window = k + 1
+        if scripted is None and self._fate_at:
+            scripted = self._fate_at.get(k)
         if scripted is None and (net.loss or net.duplicate):
             scripted = "lose" if roll < net.loss else "duplicate" if roll < net.loss + net.duplicate else "deliver"
         if scripted == "lose":

@@ -209,9 +209,10 @@ class Scenario:
             else:
                 kinds.add("crash")
         net = self.network
-        if net.loss or "lose" in net.fates:
+        scripted = net.fates + tuple(f for _, f in net.fate_at)
+        if net.loss or "lose" in scripted:
             kinds.add("loss")
-        if net.duplicate or "duplicate" in net.fates:
+        if net.duplicate or "duplicate" in scripted:
             kinds.add("duplicate")
         if net.partitions:
             kinds.add("partition")

@@ -68,7 +68,7 @@ class Bug:
 
 def without_faults(scenario: Scenario) -> Scenario:
     """The same scenario with no leave, no crash and no message fault."""
-    net = attrs.evolve(scenario.network, loss=0.0, duplicate=0.0, fates=(), partitions=(), faults_until=None)
+    net = attrs.evolve(scenario.network, loss=0.0, duplicate=0.0, fates=(), fate_at=(), partitions=(), faults_until=None)
     return attrs.evolve(scenario, churn=(), network=net, settle=None)
 
 

@@ -100,6 +100,12 @@ def _t(x: float) -> str:
     return f"{x:.3f}".rstrip("0").rstrip(".")
 
 
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _names(ids: Sequence[int]) -> str:
     words = [str(i) for i in ids]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
@@ -167,6 +173,11 @@ def _fault_words(scenario: Scenario) -> list[str]:
     if lost or doubled:
         what = ([f"{lost} lost"] if lost else []) + ([f"{doubled} delivered twice"] if doubled else [])
         out.append(f"of the first {len(net.fates)} messages sent, {' and '.join(what)} (scripted)")
+    single = [f"the {_ordinal(k + 1)} is {'lost' if f == 'lose' else 'delivered twice'}" for k, f in net.fate_at if f != "deliver"]
+    if single:
+        window = ([f"from t={_t(net.faults_from)}"] if net.faults_from else []) + (
+            [f"before t={_t(net.faults_until)}"] if net.faults_until is not None else [])
+        out.append(f"of the messages sent {' and '.join(window) or 'from the start'}, {', '.join(single)} (scripted)")
     for p in net.partitions:
         out.append(f"messages between {{{', '.join(map(str, p.side_a))}}} and {{{', '.join(map(str, p.side_b))}}} are lost from "
                    f"t={_t(p.start)} to t={_t(p.end)} (a partition that then heals)")

@@ -108,6 +108,8 @@ def describe_churn(s: Scenario) -> list[str]:
         faults.append(f"duplication {net.duplicate:g}")
     if net.fates:
         faults.append("fates of the first messages sent: " + ",".join(net.fates))
+    if net.fate_at:
+        faults.append("fates of single messages (counted in the window): " + ", ".join(f"#{k} {f}" for k, f in net.fate_at))
     if faults and (net.faults_until is not None or net.faults_from):
         since = f"from t={_t(net.faults_from)} " if net.faults_from else ""
         until = "" if net.faults_until is None else f"before t={_t(net.faults_until)}"

@@ -4,7 +4,7 @@ A trace file holds the protocol name, the scenario (seed included), the event
 trace, the violations and the final node views. Churn and faults are optional
 fields, written only when a run has them (`scenario.churn`, `scenario.settle`,
 the network's `loss`, `duplicate`, `fates`, `partitions`, `faults_until`,
-`faults_from`, `delay_at`; an
+`faults_from`, `delay_at`, `fate_at`; an
 event's `fault` and `again`; a view's `leaving` and `gone`): absent means none,
 so a file written before they existed reads and replays exactly as it did. It is versioned: `format` is
 `dhtea-trace` and `version` is `TRACE_VERSION`. Writing is canonical (sorted
@@ -82,6 +82,8 @@ def scenario_to_dict(s: Scenario) -> dict:
         network["faults_from"] = net.faults_from
     if net.delay_at:
         network["delay_at"] = [{"index": n, "delay": d} for n, d in net.delay_at]
+    if net.fate_at:
+        network["fate_at"] = [{"index": n, "fate": f} for n, f in net.fate_at]
     out = {
         "ring": list(s.ring),
         "joins": [{"node": j.node, "at": j.at, "bootstrap": j.bootstrap} for j in s.joins],
@@ -326,6 +328,8 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> Scenario:
             faults_from=net.get("faults_from", 0.0),
             delay_at=[(_field(p, "index", "delay_at"), _field(p, "delay", "delay_at"))
                       for p in _list(net.get("delay_at", []), "delay_at")],
+            fate_at=[(_field(p, "index", "fate_at"), _field(p, "fate", "fate_at"))
+                     for p in _list(net.get("fate_at", []), "fate_at")],
         )
         joins = [
             Join(_field(j, "node", "join"), _field(j, "at", "join"), _field(j, "bootstrap", "join"))
@@ -564,6 +568,7 @@ NETWORK_FIELDS: Fields = {
     "faults_until": optional(nullable(TIME)),
     "faults_from": optional(TIME),
     "delay_at": optional(list_of(record({"index": integer(0), "delay": TIME}))),
+    "fate_at": optional(list_of(record({"index": integer(0), "fate": one_of(*FATES)}))),
 }
 SCENARIO_FIELDS: Fields = {
     "ring": list_of(NODE_ID, shortest=1),

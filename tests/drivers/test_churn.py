@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from dhtea import Join, JoinSchedule, Network, RingNode, Scenario, replay, simulate
-from dhtea.core.network import Partition
+from dhtea.core.network import Partition, Uniform
 from dhtea.core.scenario import Crash, Leave
 from dhtea.traces.serial import read_trace, result_to_dict, trace_text
 
@@ -121,6 +121,25 @@ def test_a_sparse_scripted_delay_reaches_a_late_message_and_leaves_the_others():
     assert [d for d in (e.arrive - e.time for e in sends(plain))] == [1] * 6
 
 
+def test_a_sparse_scripted_fate_counts_the_messages_sent_inside_the_window():
+    joins = JoinSchedule([Join(2, 0, 1), Join(3, 5, 1), Join(4, 9, 1)])
+    net = Network(faults_from=5, faults_until=10, fate_at=[(1, "lose"), (2, "duplicate"), (7, "lose")])
+    result = simulate(Echo, Scenario(ring=(1,), joins=joins, network=net))
+    # Messages 2-5 are sent inside the window: its 2nd is lost, its 3rd doubled, it has no 8th.
+    assert [e.fault for e in sends(result)] == [None, None, None, "lost", "duplicated", None]
+    assert result.final[0].id == 1 and result.scenario.network.faulty and result.scenario.calm_at == 10
+    assert result.scenario.fault_kinds == ("loss", "duplicate")
+
+
+def test_a_first_messages_fate_wins_over_a_sparse_one_and_a_copy_takes_its_own_latency():
+    joins = JoinSchedule([Join(2, 0, 1)])
+    net = Network(Uniform(1, 10), fates=("duplicate",), fate_at=[(0, "lose"), (1, "duplicate")])
+    events = sends(simulate(Echo, Scenario(ring=(1,), joins=joins, network=net)))
+    assert [e.fault for e in events] == ["duplicated", "duplicated"]
+    assert all(e.again != e.arrive for e in events)
+    assert not Network(fate_at=[(3, "deliver")]).faulty
+
+
 def test_a_fault_free_network_gives_the_trace_it_always_gave():
     scenario = Scenario(ring=(1, 49, 50), joins=JoinSchedule([Join(60, 0, 1), Join(2, 0, 50)]))
     quiet = Scenario(ring=scenario.ring, joins=scenario.joins, network=Network(loss=0.0, fates=["deliver"]))
@@ -206,6 +225,9 @@ def test_every_committed_trace_replays_exactly():
         (lambda: Network(delay_at=[(3, 1), (3, 2)]), "more than once"),
         (lambda: Network(delay_at=[(-1, 1)]), "message index"),
         (lambda: Network(delay_at=[(2, -1)]), "finite number >= 0"),
+        (lambda: Network(fate_at=[(3, "lose"), (3, "duplicate")]), "more than once"),
+        (lambda: Network(fate_at=[(-2, "lose")]), "message index"),
+        (lambda: Network(fate_at=[(2, "vanish")]), "message fate"),
         (lambda: Scenario(ring=(1, 2), churn=[Leave(1, 0), Crash(1, 2)]), "both leaves and crashes"),
         (lambda: Scenario(ring=(1, 2), churn=[Crash(1, 0), Crash(1, 2)]), "more than once"),
         (lambda: Scenario(ring=(1, 2), churn=[Crash(1, 0, during="leave")]), "never leaves"),

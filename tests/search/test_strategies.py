@@ -115,7 +115,8 @@ def test_fault_windows_shrink_to_an_early_window():
 def test_fault_windows_may_open_late():
     plan = minimal(fault_plans((0, 1), ("loss",)), lambda p: p.faults_from > 100)
     assert plan.faults_from in (200, 1000) and plan.faults_until == plan.faults_from
-    assert (plan.loss, plan.fates) in ((0.05, ()), (0.0, ("lose",)))  # a window only matters with a fault in it
+    # A window only matters with a fault in it: a rate, a first message's fate or a single message's.
+    assert (plan.loss, plan.fates, plan.fate_at) in ((0.05, (), ()), (0.0, ("lose",), ()), (0.0, (), ((0, "lose"),)))
     part = minimal(fault_plans((0, 1), ("partition",)), lambda p: any(q.start > 100 for q in p.partitions))
     assert [(q.start, q.end - q.start) for q in part.partitions] in ([(200.0, 1.0)], [(1000.0, 1.0)])
 
@@ -125,6 +126,35 @@ def test_generated_fault_plans_make_valid_networks(plan):
     from dhtea import Network
     net = plan.apply(Network())
     assert net.faults_until is None or net.faults_from <= net.faults_until
+    assert net.fate_at == plan.fate_at and (not plan.fate_at or net.faults_until is not None)
+
+
+from dhtea.strategies import sparse_fates  # noqa: E402
+
+
+def test_sparse_fates_shrink_to_none_then_to_one_early_loss():
+    assert minimal(sparse_fates()) == ()
+    assert minimal(sparse_fates(), bool) == ((0, "lose"),)
+    assert minimal(sparse_fates(), lambda fs: any(f == "duplicate" for _, f in fs)) == ((0, "duplicate"),)
+    assert minimal(sparse_fates(), lambda fs: any(k > 20 for k, _ in fs)) == ((21, "lose"),)
+    assert minimal(sparse_fates(), lambda fs: len(fs) == 3) == ((0, "lose"), (1, "lose"), (2, "lose"))
+
+
+@given(sparse_fates(("lose",), max_scripted=2, max_index=30))
+def test_sparse_fates_keep_to_their_kinds_and_bounds(fates):
+    indexes = [k for k, _ in fates]
+    assert indexes == sorted(set(indexes)) and all(0 <= k <= 30 for k in indexes) and len(fates) <= 2
+    assert all(f == "lose" for _, f in fates)
+
+
+def test_sparse_fates_of_no_message_fault_script_nothing():
+    assert minimal(sparse_fates(("deliver",))) == ()
+    assert minimal(fault_plans((0, 1), ("partition",)), lambda p: True).fate_at == ()
+
+
+def test_fault_plans_script_a_single_late_loss():
+    plan = minimal(fault_plans((0, 1), ("loss",)), lambda p: p.faults_from > 100 and any(k > 8 for k, _ in p.fate_at))
+    assert plan.fate_at == ((9, "lose"),) and (plan.loss, plan.fates) == (0.0, ())
 
 
 @given(churn_schedules((0, 2, 4), JOINS, joiner_leaves=False))
