@@ -23,24 +23,29 @@ from dhtea.core.scenario import Scenario
 from dhtea.core.trace import RunResult
 
 
-def _fault_kinds(scenario: Scenario) -> str | None:
-    """The kinds of fault in a scenario, joined by "+" ("none" without any):
+def _fault_kinds(scenario: Scenario) -> tuple[str, ...]:
+    """The kinds of fault in a scenario, each once (("none",) without any):
     departures (leave, crash) and network faults (loss, duplication, scripted
-    fates, partitions)."""
+    fates of the first messages, of single messages, partitions). A run
+    counts under each of its kinds: counted by combination, a hunt's few
+    thousand runs would spread over dozens of combinations."""
     kinds = {type(d).__name__.lower() for d in getattr(scenario, "churn", ())}
     net = scenario.network
     for kind, present in (("loss", getattr(net, "loss", 0)), ("duplication", getattr(net, "duplicate", 0)),
-                          ("scripted fates", getattr(net, "fates", ())), ("partition", getattr(net, "partitions", ()))):
+                          ("scripted fates", getattr(net, "fates", ())),
+                          ("single-message fates", getattr(net, "fate_at", ())),
+                          ("partition", getattr(net, "partitions", ()))):
         if present:
             kinds.add(kind)
-    return "+".join(sorted(kinds)) or "none"
+    return tuple(sorted(kinds)) or ("none",)
 
 
-FEATURES: tuple[tuple[str, Callable[[Scenario], str | None]], ...] = (
+#: Features of a scenario: each gives one value, or several (a run counts under each).
+FEATURES: tuple[tuple[str, Callable[[Scenario], str | tuple[str, ...] | None]], ...] = (
     ("ring size", lambda s: str(len(s.ring))),
     ("joiners", lambda s: str(len(s.joins))),
     ("latency model", lambda s: s.network.latency.kind),
-    ("fault kind", _fault_kinds),
+    ("fault kinds", _fault_kinds),
 )
 
 QUEUED = "a joiner queued behind a lock"
@@ -95,7 +100,8 @@ class Coverage:
             value = value_of(result.scenario)
             if value is not None:
                 counts = self.features.setdefault(name, {})
-                counts[value] = counts.get(value, 0) + 1
+                for v in (value,) if isinstance(value, str) else value:
+                    counts[v] = counts.get(v, 0) + 1
         for state in reached_states(result):
             self.states[state] = self.states.get(state, 0) + 1
 

@@ -37,7 +37,19 @@ def test_coverage_merges_by_adding():
 
 def test_fault_kinds_cover_departures_and_network_faults():
     joins = JoinSchedule([Join(5, 0, 1)])
-    assert _fault_kinds(Scenario(ring=(1, 2, 3), joins=joins)) == "none"
+    assert _fault_kinds(Scenario(ring=(1, 2, 3), joins=joins)) == ("none",)
     faulty = Scenario(ring=(1, 2, 3), joins=joins, churn=(Crash(2, 1.0), Leave(3, 2.0)),
                       network=Network(loss=0.1, duplicate=0.2))
-    assert _fault_kinds(faulty) == "crash+duplication+leave+loss"
+    assert _fault_kinds(faulty) == ("crash", "duplication", "leave", "loss")
+    scripted = Scenario(ring=(1, 2, 3), joins=joins, network=Network(fates=("lose",), fate_at=((2, "duplicate"),)))
+    assert _fault_kinds(scripted) == ("scripted fates", "single-message fates")
+
+
+def test_a_run_counts_under_each_of_its_fault_kinds():
+    from dhtea import simulate
+    joins = JoinSchedule([Join(5, 0, 1)])
+    coverage = Coverage()
+    for net in (Network(loss=0.1), Network(loss=0.1, duplicate=0.1), Network()):
+        coverage.add(simulate("gapowner", Scenario(ring=(1, 2, 3), joins=joins, network=net)))
+    assert coverage.runs == 3
+    assert coverage.features["fault kinds"] == {"loss": 2, "duplication": 1, "none": 1}
