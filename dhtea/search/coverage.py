@@ -124,6 +124,8 @@ class Coverage:
             if not seen and name not in expected:
                 continue
             values = list(dict.fromkeys([*expected.get(name, ()), *sorted(seen, key=_order)]))
+            if all(v.isdigit() for v in values):  # sizes and counts in order, 0 (no joiner) first
+                values.sort(key=int)
             features[name] = {v: seen.get(v, 0) for v in values}
         states = {s: self.states.get(s, 0) for s in STATES}
         never = [f"{name} {v}" for name, counts in features.items() for v, n in counts.items() if n == 0]

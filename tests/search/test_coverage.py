@@ -53,3 +53,9 @@ def test_a_run_counts_under_each_of_its_fault_kinds():
         coverage.add(simulate("gapowner", Scenario(ring=(1, 2, 3), joins=joins, network=net)))
     assert coverage.runs == 3
     assert coverage.features["fault kinds"] == {"loss": 2, "duplication": 1, "none": 1}
+
+
+def test_counts_are_listed_in_numeric_order_with_the_expected_ones_never_reached():
+    coverage = Coverage(runs=3, features={"joiners": {"0": 1, "2": 1, "10": 1}})
+    listed = coverage.to_dict(expected_values(max_joiners=3))["features"]["joiners"]
+    assert list(listed.items()) == [("0", 1), ("1", 0), ("2", 1), ("3", 0), ("10", 1)]
