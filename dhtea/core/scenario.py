@@ -193,21 +193,21 @@ class Scenario:
         """Whether the run has any churn or network fault at all."""
         return bool(self.churn) or self.network.faulty
 
+    def churn_kind(self, op: Leave | Crash) -> str:
+        """The kind of one of this scenario's leaves or crashes: `leave`,
+        `crash-leaver` (in mid-leave), `crash-joiner` (in mid-join) or `crash`."""
+        if isinstance(op, Leave):
+            return "leave"
+        if op.during == "leave" and any(isinstance(o, Leave) and o.node == op.node for o in self.churn):
+            return "crash-leaver"
+        if op.during == "join" and any(j.node == op.node for j in self.joins):
+            return "crash-joiner"
+        return "crash"
+
     @property
     def fault_kinds(self) -> tuple[str, ...]:
         """The kinds of churn and faults this scenario holds, in `FAULT_KINDS` order."""
-        kinds = set()
-        leavers = {op.node for op in self.churn if isinstance(op, Leave)}
-        joiners = {j.node for j in self.joins}
-        for op in self.churn:
-            if isinstance(op, Leave):
-                kinds.add("leave")
-            elif op.during == "leave" and op.node in leavers:
-                kinds.add("crash-leaver")
-            elif op.during == "join" and op.node in joiners:
-                kinds.add("crash-joiner")
-            else:
-                kinds.add("crash")
+        kinds = {self.churn_kind(op) for op in self.churn}
         net = self.network
         scripted = net.fates + tuple(f for _, f in net.fate_at)
         if net.loss or "lose" in scripted:

@@ -31,7 +31,7 @@ from hypothesis.strategies import SearchStrategy
 from dhtea.traces.files import safe_name
 from dhtea.traces.huntfile import save_summary, summary_dict
 from dhtea.protocols import load_protocol, protocol_name
-from dhtea.core.scenario import Scenario
+from dhtea.core.scenario import FAULT_KINDS, Scenario
 from dhtea.traces.serial import save_trace
 from dhtea.drivers.simulator import simulate
 from dhtea.search.minimise import reminimise
@@ -72,14 +72,40 @@ def without_faults(scenario: Scenario) -> Scenario:
     return attrs.evolve(scenario, churn=(), network=net, settle=None)
 
 
+#: The fault kind of a send's fault.
+_SEND_FAULTS = {"lost": "loss", "duplicated": "duplicate", "partitioned": "partition"}
+
+
+def kinds_before_violation(result: RunResult) -> tuple[str, ...]:
+    """The kinds of churn and fault that took place in `result` up to its first
+    violation, in `FAULT_KINDS` order: leaves and crashes that happened, and
+    messages lost, doubled or cut by a partition. A fault the scenario holds
+    that touched nothing first (a window no message was sent in, a leave due
+    after the violation) is no part of the bug."""
+    if not result.violations:
+        return ()
+    last = result.violations[0].event
+    scenario = result.scenario
+    ops = {op.node: op for op in scenario.churn}
+    kinds = set()
+    for e in result.events:
+        if e.seq > last:
+            break
+        if e.kind in ("leave", "crash") and e.node in ops:
+            kinds.add(scenario.churn_kind(ops[e.node]))
+        elif e.kind == "send" and e.fault is not None:
+            kinds.add(_SEND_FAULTS[e.fault])
+    return tuple(k for k in FAULT_KINDS if k in kinds)
+
+
 def bug_signature(cls: type, result: RunResult, invariants: Iterable[Invariant] = DEFAULT) -> str | None:
     """What tells one bug from another: the first invariant the run violates,
-    followed by the kinds of churn and faults of its scenario when the run
-    without them does not violate that invariant first (`joins-complete+leave`
-    is a bug that needs a leave; a join bug that happens with or without one
-    keeps its plain name)."""
+    followed by the kinds of churn and faults that took place before it
+    (`kinds_before_violation`) when the run without churn and faults does not
+    violate that invariant first (`joins-complete+leave` is a bug that needs a
+    leave; a join bug that happens with or without one keeps its plain name)."""
     first = result.signature
-    kinds = result.scenario.fault_kinds
+    kinds = kinds_before_violation(result)
     if first is None or not kinds:
         return first
     plain = simulate(cls, without_faults(result.scenario), invariants=invariants)
