@@ -98,12 +98,32 @@ def kinds_before_violation(result: RunResult) -> tuple[str, ...]:
     return tuple(k for k in FAULT_KINDS if k in kinds)
 
 
+def without_kind(scenario: Scenario, kind: str) -> Scenario:
+    """The same scenario without its churn or faults of one kind (a leave
+    taken away takes a crash in mid-leave of the same node with it).
+    ValueError if what is left is not a valid scenario."""
+    net = scenario.network
+    if kind == "partition":
+        return attrs.evolve(scenario, network=attrs.evolve(net, partitions=()))
+    if kind in ("loss", "duplicate"):
+        fate = "lose" if kind == "loss" else "duplicate"
+        net = attrs.evolve(net, fates=tuple("deliver" if f == fate else f for f in net.fates),
+                           fate_at=tuple(p for p in net.fate_at if p[1] != fate), **{kind: 0.0})
+        return attrs.evolve(scenario, network=net)
+    kinds = [(op, scenario.churn_kind(op)) for op in scenario.churn]
+    leavers = {op.node for op, k in kinds if k == "leave"} if kind == "leave" else set()
+    return attrs.evolve(scenario, churn=tuple(op for op, k in kinds if k != kind and op.node not in leavers))
+
+
 def bug_signature(cls: type, result: RunResult, invariants: Iterable[Invariant] = DEFAULT) -> str | None:
     """What tells one bug from another: the first invariant the run violates,
-    followed by the kinds of churn and faults that took place before it
-    (`kinds_before_violation`) when the run without churn and faults does not
-    violate that invariant first (`joins-complete+leave` is a bug that needs a
-    leave; a join bug that happens with or without one keeps its plain name)."""
+    followed by the kinds of churn and faults it needs (`joins-complete+leave`
+    is a bug that needs a leave; a join bug that happens with or without one
+    keeps its plain name). Only kinds that took place before the violation
+    count (`kinds_before_violation`), and of those, in `FAULT_KINDS` order,
+    each whose removal still leaves the run violating that invariant first
+    is dropped: a crash that merely came along does not make a leave bug
+    another bug."""
     first = result.signature
     kinds = kinds_before_violation(result)
     if first is None or not kinds:
@@ -111,7 +131,19 @@ def bug_signature(cls: type, result: RunResult, invariants: Iterable[Invariant] 
     plain = simulate(cls, without_faults(result.scenario), invariants=invariants)
     if plain.signature == first:
         return first
-    return "+".join((first,) + kinds)
+    needed = []
+    scenario = result.scenario
+    for kind in kinds:
+        try:
+            fewer = without_kind(scenario, kind)
+        except ValueError:
+            needed.append(kind)
+            continue
+        if simulate(cls, fewer, invariants=invariants).signature == first:
+            scenario = fewer  # the bug does without it
+        else:
+            needed.append(kind)
+    return "+".join((first, *needed))
 
 
 @attrs.frozen

@@ -49,3 +49,28 @@ def test_a_duplicate_before_a_bug_that_needs_none_keeps_the_plain_name():
 
 def test_a_passing_run_has_no_kinds():
     assert kinds_before_violation(simulate(GapOwner, Scenario(ring=(0,), joins=JoinSchedule([Join(5, 0, 0)])))) == ()
+
+
+def test_a_kind_the_bug_does_without_is_left_out_of_its_name():
+    # The lost CONNECT is the bug; a crash of the other joiner merely comes along.
+    from dhtea.core.scenario import Crash
+    net = Network(fate_at=((0, "lose"),), faults_until=100.0)
+    scenario = Scenario(ring=(0,), joins=JoinSchedule([Join(5, 0, 0), Join(7, 50, 0)]), network=net,
+                        churn=(Crash(7, 60),))
+    result = simulate(GapOwner, scenario)
+    assert kinds_before_violation(result) == ("crash", "loss")
+    assert bug_signature(GapOwner, result) == f"{result.signature}+loss"
+
+
+def test_without_kind_takes_away_one_kind_only():
+    from dhtea.core.scenario import Crash
+    from dhtea.search.hunting import without_kind
+    scenario = Scenario(ring=(0, 3, 6), joins=JoinSchedule([Join(5, 0, 0)]), churn=(Leave(3, 1), Crash(6, 2)),
+                        network=Network(loss=0.1, duplicate=0.2, fates=("lose", "duplicate"),
+                                        fate_at=((2, "lose"), (4, "duplicate")), faults_until=10.0))
+    assert without_kind(scenario, "leave").churn == (Crash(6, 2),)
+    assert without_kind(scenario, "crash").churn == (Leave(3, 1),)
+    no_loss = without_kind(scenario, "loss").network
+    assert (no_loss.loss, no_loss.duplicate, no_loss.fates, no_loss.fate_at) == (0.0, 0.2, ("deliver", "duplicate"),
+                                                                                  ((4, "duplicate"),))
+    assert without_kind(scenario, "duplicate").fault_kinds == ("leave", "crash", "loss")
