@@ -106,7 +106,6 @@ def run(args: argparse.Namespace, style: Style, invariants: tuple) -> int:
     settings = {"examples_per_bug": args.examples, "max_bugs": args.max_bugs, "max_ring": args.max_ring,
                 "max_joiners": args.max_joiners}
     settings.update({"tasks": args.tasks or DEFAULT_TASKS, "swarm": True} if dask else {"workers": workers})
-    expected = expected_values(args.max_ring, args.max_joiners)
     output = HuntOutput(out, protocol_name(protocol))
     progress = ProgressLine(sys.stderr)
     database = database_dir(args.no_database)
@@ -121,6 +120,7 @@ def run(args: argparse.Namespace, style: Style, invariants: tuple) -> int:
           + (f" (beyond what {args.protocol} claims to tolerate: {', '.join(beyond)})" if beyond else ""), flush=True)
     if faults:
         settings["faults"] = ",".join(faults)
+    expected = expected_values(args.max_ring, args.max_joiners, faults)
     if shares == 1 and not dask:
         report = _hunt_here(args, protocol, invariants, database, output, progress, style)
     else:

@@ -137,9 +137,20 @@ def _order(value: str) -> tuple:
     return (0, int(value), "") if value.isdigit() else (1, 0, value)
 
 
-def expected_values(max_ring: int | None = None, max_joiners: int | None = None) -> dict[str, list[str]]:
-    """The feature values a hunt's strategy can produce, to show those it never ran."""
+#: The coverage kinds each churn or fault a hunt generates brings (`_fault_kinds`).
+_COVERAGE_KINDS = {"leave": ("leave",), "crash-joiner": ("crash",), "crash-leaver": ("crash",), "crash": ("crash",),
+                   "loss": ("loss", "scripted fates", "single-message fates"),
+                   "duplicate": ("duplication", "scripted fates", "single-message fates"), "partition": ("partition",)}
+
+
+def expected_values(max_ring: int | None = None, max_joiners: int | None = None,
+                    faults: Iterable[str] = ()) -> dict[str, list[str]]:
+    """The feature values a hunt's strategy can produce, to show those it
+    never ran; `faults` are the churn and faults it generates (`FAULT_KINDS`)."""
     out: dict[str, list[str]] = {"latency model": list(LATENCY_MODELS)}
+    kinds = [k for f in faults for k in _COVERAGE_KINDS.get(f, ())]
+    if kinds:
+        out["fault kinds"] = list(dict.fromkeys(["none", *sorted(set(kinds))]))
     if max_ring is not None:
         out["ring size"] = [str(n) for n in range(1, max_ring + 1)]
     if max_joiners is not None:

@@ -59,3 +59,13 @@ def test_counts_are_listed_in_numeric_order_with_the_expected_ones_never_reached
     coverage = Coverage(runs=3, features={"joiners": {"0": 1, "2": 1, "10": 1}})
     listed = coverage.to_dict(expected_values(max_joiners=3))["features"]["joiners"]
     assert list(listed.items()) == [("0", 1), ("1", 0), ("2", 1), ("3", 0), ("10", 1)]
+
+
+def test_fault_kinds_a_hunt_generates_are_expected_and_shown_when_never_run():
+    expected = expected_values(faults=("leave", "crash-joiner", "loss"))
+    assert expected["fault kinds"] == ["none", "crash", "leave", "loss", "scripted fates", "single-message fates"]
+    assert "fault kinds" not in expected_values()
+    coverage = Coverage(runs=2, features={"fault kinds": {"none": 1, "leave": 1}})
+    never = coverage.to_dict(expected)["never"]
+    assert "fault kinds crash" in never and "fault kinds single-message fates" in never
+    assert "fault kinds leave" not in never
