@@ -27,6 +27,7 @@ benchmark, not a test.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -61,9 +62,23 @@ def _simulation(joiners: int):
     return simulator.Simulation("gapowner", scenario)
 
 
+#: The subprocesses running now: killed if the benchmark is interrupted.
+RUNNING: set[subprocess.Popen] = set()
+
+
+def run_child(cmd: list[str]) -> subprocess.CompletedProcess:
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        RUNNING.add(proc)
+        try:
+            out, err = proc.communicate()
+        finally:
+            RUNNING.discard(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def count_events(joiners: int) -> int:
     """The run's events (SimPy steps), stepped plainly in a subprocess."""
-    run = subprocess.run([sys.executable, __file__, "--child", str(joiners), str(10**12)], capture_output=True, text=True)
+    run = run_child([sys.executable, __file__, "--child", str(joiners), str(10**12)])
     if run.returncode != 0:
         raise SystemExit(f"sim_cache: the {joiners}-joiner run failed: {run.stderr.strip().splitlines()[-1:]}")
     return int(run.stdout.split()[-1])
@@ -77,7 +92,7 @@ def measure(joiners: int, steps: int, ll: int, folder: str) -> tuple[int, dict[s
     out = Path(folder) / f"cg.{joiners}.{steps}.out"
     cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=yes", "--D1=32768,8,64", "--I1=32768,8,64",
            f"--LL={ll},16,64", f"--cachegrind-out-file={out}", sys.executable, __file__, "--child", str(joiners), str(steps)]
-    run = subprocess.run(cmd, capture_output=True, text=True)
+    run = run_child(cmd)
     if run.returncode != 0:
         raise SystemExit(f"cachegrind failed for {joiners} joiners: {run.stderr.strip().splitlines()[-1:]}")
     counts = {}
@@ -128,4 +143,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        for proc in list(RUNNING):
+            proc.kill()
+        print("sim_cache: interrupted", file=sys.stderr)
+        os._exit(130)  # the pool's threads are still waiting on the killed runs
