@@ -29,6 +29,10 @@ Parts (--parts, default speed,growth,memory,write; --stream adds stream):
   is dearer by its work; the growth between each pair of sizes is printed.
   On a shared machine the short runs suffer most from the other processes'
   load (their figures rise with it), so measure this part on a quiet machine.
+  The "paired" figure is the one to trust on a busy machine: the long run is
+  paused after every stretch of as many SimPy steps as a whole short run
+  takes, and a whole short run is timed in each pause, so each pair is timed
+  within a fraction of a second under the same load (`paired_growth`).
 - memory: bytes held per message by a finished run's result (tracemalloc:
   memory still allocated after the run, result kept, divided by messages), for
   `simulate` and the previous simulator, N=1,000.
@@ -222,6 +226,90 @@ def state_access(nodes: int, reads: int = 300_000) -> float:
     return (time.process_time() - start) / reads
 
 
+def _hooked(sim: "simulator.Simulation", every: int, pause) -> None:
+    """Make `sim`'s SimPy environment call `pause()` after every `every` steps.
+    The same wrapper is put on every run that is compared, so each step pays
+    the same small extra call."""
+    step = sim.env.step
+    left = every
+
+    def hooked_step() -> None:
+        nonlocal left
+        step()
+        left -= 1
+        if not left:
+            left = every
+            pause()
+
+    sim.env.step = hooked_step
+
+
+def paired_growth(small: int, large: int) -> dict:
+    """Cost per message of a `large`-joiner run against a `small`-joiner run,
+    timed in alternation: the long run is paused after each stretch of as many
+    SimPy steps as a whole short run takes, and a whole short run is timed in
+    the pause. Each pair is timed within a fraction of a second, so the
+    machine's changing load hits both sides of a pair alike, and the two sides
+    are pieces of the same length, so neither is favoured by taking the least
+    or the median of many short samples. The long run's total cost (its setup
+    and final checks included, the pauses left out) is set against the short
+    runs' total, as a whole run's cost per message is."""
+    short = attrs.evolve(sim_speed.build_scenario(small), max_events=10**10)
+    long = attrs.evolve(sim_speed.build_scenario(large), max_events=10**10)
+
+    def short_run() -> tuple[float, int]:
+        start = time.process_time()
+        sim = simulator.Simulation("gapowner", short)
+        _hooked(sim, 10**12, lambda: None)
+        result = sim.run()
+        spent = time.process_time() - start
+        assert result.ok and result.status == "rest"
+        return spent, result.messages
+
+    short_run()  # warm up
+    probe = simulator.Simulation("gapowner", short)
+    steps = [0]
+    _hooked(probe, 1, lambda: steps.__setitem__(0, steps[0] + 1))
+    probe.run()
+    every = steps[0]  # the SimPy steps of a whole short run
+    pairs: list[tuple[float, float]] = []
+    shorts = [0.0, 0]
+    paused = 0.0
+    sim = simulator.Simulation("gapowner", long)
+    mark = [time.process_time(), 0]
+
+    def pause() -> None:
+        nonlocal paused
+        entered = time.process_time()
+        sent = sim.trace.kind_count("send")
+        chunk_time, chunk_msgs = entered - mark[0], sent - mark[1]
+        gc.collect(0)  # young cycles, outside the timings: the runs keep the collector off
+        spent, msgs = short_run()
+        gc.collect(0)
+        shorts[0] += spent
+        shorts[1] += msgs
+        if chunk_msgs:
+            pairs.append((chunk_time / chunk_msgs, spent / msgs))
+        mark[0], mark[1] = time.process_time(), sim.trace.kind_count("send")
+        paused += mark[0] - entered
+
+    gc.collect()
+    start = time.process_time()
+    _hooked(sim, every, pause)
+    result = sim.run()
+    total = time.process_time() - start - paused
+    assert result.ok and result.status == "rest", (result.status, result.violations[:1])
+    ratios = sorted(lp / sp for lp, sp in pairs)
+    quart = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return {
+        "pairs": len(pairs),
+        "long": total / result.messages,
+        "short": shorts[0] / shorts[1],
+        "median": statistics.median(ratios),
+        "quartiles": (quart[0], quart[2]),
+    }
+
+
 def part_growth(repeat: int, sizes: list[int]) -> None:
     print(f"growth: CPU time per message, median of {repeat} ({load()})")
     print("  beside each size: a bare SimPy loop doing as many messages with as many events waiting in its queue,")
@@ -262,6 +350,13 @@ def part_growth(repeat: int, sizes: list[int]) -> None:
           f"{(least[last] / least[first] - 1) * 100:+.1f}%, {least[first] * 1e6:.2f} -> {least[last] * 1e6:.2f} us)")
     print(f"    SimPy's event queue (a heap: log n per push and pop) grew {simpy_grew * 1e6:+.2f} us of it; "
           f"dhtea's work outside SimPy {(own_last / own_first - 1) * 100:+.1f}% ({own_first * 1e6:.2f} -> {own_last * 1e6:.2f} us)")
+    for large in sizes[1:]:
+        paired = paired_growth(first, large)
+        low, high = paired["quartiles"]
+        print(f"  paired, {first} -> {large} joiners: {(paired['long'] / paired['short'] - 1) * 100:+.1f}% "
+              f"({paired['short'] * 1e6:.2f} -> {paired['long'] * 1e6:.2f} us; {paired['pairs']} pairs, ratio of a pair: "
+              f"median {(paired['median'] - 1) * 100:+.1f}%, quartiles {(low - 1) * 100:+.1f}% and {(high - 1) * 100:+.1f}%)",
+              flush=True)
     print(f"    reading a random node's state grew {(access[last] - access[first]) * 1e6:+.2f} us "
           f"({access[first] * 1e6:.2f} -> {access[last] * 1e6:.2f} us): memory, not work, once the nodes outgrow the caches")
 
