@@ -233,11 +233,12 @@ class FaultPlan:
     faults_until: float | None = None
     faults_from: float = 0.0
     fate_at: tuple[tuple[int, str], ...] = ()
+    kind_fates: tuple[tuple[str, int, str], ...] = ()
 
     def apply(self, network: Network) -> Network:
         return attrs.evolve(network, loss=self.loss, duplicate=self.duplicate, fates=self.fates,
                             partitions=self.partitions, faults_until=self.faults_until, faults_from=self.faults_from,
-                            fate_at=self.fate_at)
+                            fate_at=self.fate_at, kind_fates=self.kind_fates)
 
 
 _RATES = (0.05, 0.1, 0.2, 0.3)
@@ -245,6 +246,11 @@ _RATES = (0.05, 0.1, 0.2, 0.3)
 #: How late a fault window may open or how long it may last: up to 9 times
 #: 10**LATE_DECADES time units (a protocol's retries and leases may act that late).
 LATE_DECADES = 3
+
+
+def _late_times(decades: int) -> st.SearchStrategy[int]:
+    """m * 10**e, 1 <= m <= 9, 1 <= e <= `decades`; the decade is drawn first, so it shrinks first."""
+    return st.builds(lambda e, m: m * 10**e, st.integers(1, decades), st.integers(1, 9))
 
 
 def fault_times(max_time: int = 20, decades: int = LATE_DECADES) -> st.SearchStrategy[int]:
@@ -256,7 +262,7 @@ def fault_times(max_time: int = 20, decades: int = LATE_DECADES) -> st.SearchStr
     early = st.integers(0, max_time)
     if decades < 1:
         return early
-    late = st.builds(lambda e, m: m * 10**e, st.integers(1, decades), st.integers(1, 9))  # decade first: it shrinks first
+    late = _late_times(decades)
     # One time in three is late: most faults still meet the joins. The choice
     # is drawn first, so shrinking moves a late time to an early one.
     return st.tuples(st.integers(0, 2), early, late).map(lambda t: t[2] if t[0] == 2 else t[1])
@@ -282,6 +288,55 @@ def sparse_fates(kinds: Iterable[str] = ("lose", "duplicate"), max_scripted: int
     return st.tuples(st.booleans(), pairs).map(lambda t: tuple(sorted(t[1])) if t[0] else ())
 
 
+def _kind_index(max_index: int) -> st.SearchStrategy[int]:
+    # A third the first of its kind (the first reply, the first repair), a
+    # third among the first 4, a third up to `max_index` (a retry many periods on).
+    return st.one_of(st.just(0), st.integers(0, 3), st.integers(0, max_index))
+
+
+def kind_fates(kinds: Iterable[str], fates: Iterable[str] = ("lose", "duplicate"), max_scripted: int = 3,
+               max_index: int = 15) -> st.SearchStrategy[tuple]:
+    """Fates of single messages named by kind (`Network.kind_fates`): none
+    half the time, else up to `max_scripted` triples (kind, k, fate), the
+    k-th message of that kind sent in the run losing or doubling (a fate of
+    `fates`). `kinds` are the message kinds a protocol sends (its `kinds`);
+    without any, none is drawn. The fault lands wherever that message is
+    sent, however late a protocol's timers put it, which a fault window drawn
+    in time rarely meets. A third of the indexes are 0, a third 0 to 3, a
+    third up to `max_index`. Shrinks towards none, then fewer, the first kind, index 0,
+    the first fate."""
+    names = tuple(dict.fromkeys(kinds))
+    wanted = tuple(fates)
+    fate_kinds = [f for f in FATES if f in wanted and f != "deliver"]
+    if not names or not fate_kinds:
+        return st.just(())
+    triples = st.lists(st.tuples(st.sampled_from(names), _kind_index(max_index), st.sampled_from(fate_kinds)),
+                       min_size=1, max_size=max_scripted, unique_by=lambda t: t[:2])
+    # Half the plans script none: the other faults stay as likely as without.
+    return st.tuples(st.booleans(), triples).map(lambda t: tuple(sorted(t[1])) if t[0] else ())
+
+
+def kind_delays(kinds: Iterable[str], max_scripted: int = 3, max_index: int = 15, max_delay: int = 10,
+                decades: int = LATE_DECADES) -> st.SearchStrategy[tuple]:
+    """Delays of single messages named by kind (`Network.kind_delays`): none
+    half the time, else up to `max_scripted` triples (kind, k, d), the k-th
+    message of that kind sent in the run taking d. A delay is ordinary (0 to
+    `max_delay`) or long (m * 10**e, 1 <= e <= `decades`): a message held
+    back past the protocol's retries and leases, arriving stale after what
+    was sent later. Without `kinds`, none is drawn. Indexes are drawn as for
+    `kind_fates`. Shrinks towards none, then fewer, the first
+    kind, index 0, an ordinary delay of 0."""
+    names = tuple(dict.fromkeys(kinds))
+    if not names:
+        return st.just(())
+    delay = st.tuples(st.booleans(), st.integers(0, max_delay), _late_times(max(decades, 1))).map(
+        lambda t: float(t[2] if t[0] else t[1])
+    )
+    triples = st.lists(st.tuples(st.sampled_from(names), _kind_index(max_index), delay),
+                       min_size=1, max_size=max_scripted, unique_by=lambda t: t[:2])
+    return st.tuples(st.booleans(), triples).map(lambda t: tuple(sorted(t[1])) if t[0] else ())
+
+
 def _partition(nodes: tuple[int, ...], start: int, length: int, mask: list[bool]) -> Partition | None:
     side_a = [n for n, m in zip(nodes, mask) if m]
     side_b = [n for n, m in zip(nodes, mask) if not m]
@@ -292,11 +347,13 @@ def _partition(nodes: tuple[int, ...], start: int, length: int, mask: list[bool]
 
 def fault_plans(
     nodes: tuple[int, ...], faults: Iterable[str] = ("loss", "duplicate", "partition"), max_time: int = 20,
-    max_fates: int = 12, decades: int = LATE_DECADES,
+    max_fates: int = 12, decades: int = LATE_DECADES, message_kinds: Iterable[str] = (),
 ) -> st.SearchStrategy[FaultPlan]:
     """Message faults among `nodes`, of the kinds in `faults` (`loss`,
     `duplicate`, `partition`): loss and duplication rates, scripted fates of the
-    first messages and of single messages in the window (`sparse_fates`), up
+    first messages and of single messages in the window (`sparse_fates`), of
+    single messages named by kind, anywhere in the run (`kind_fates`, for the
+    `message_kinds` given: a protocol's `kinds`), up
     to two partitions that heal, and the window of time in
     which loss and duplication act (`faults_from` to `faults_until`, at most
     `max_time` long). Windows and partitions open early (at 0, or up to
@@ -317,27 +374,29 @@ def fault_plans(
         duplicate=rate if "duplicate" in kinds else none,
         fates=st.lists(st.sampled_from(fate_kinds), max_size=max_fates if len(fate_kinds) > 1 else 0),
         fate_at=sparse_fates(fate_kinds),
+        kind_fates=kind_fates(message_kinds, fate_kinds),
         windows=st.lists(window, max_size=2 if "partition" in kinds and len(nodes) > 1 else 0),
         span=st.tuples(fault_times(0, decades), st.integers(0, max_time)),
         nodes=st.just(nodes),
     )
 
 
-def _plan(loss, duplicate, fates, windows, span, nodes, fate_at=()) -> FaultPlan:
+def _plan(loss, duplicate, fates, windows, span, nodes, fate_at=(), kind_fates=()) -> FaultPlan:
     partitions = tuple(p for p in (_partition(nodes, *w) for w in windows) if p is not None)
     fates = tuple(fates)
     while fates and fates[-1] == "deliver":
         fates = fates[:-1]
     probabilistic = bool(loss or duplicate or fates or fate_at)
     start, length = span
-    if not probabilistic:
-        return FaultPlan(loss, duplicate, fates, partitions, None)
-    return FaultPlan(loss, duplicate, fates, partitions, float(start + length), float(start), tuple(fate_at))
+    if not probabilistic:  # fates by kind have no window: they fall wherever their message is sent
+        return FaultPlan(loss, duplicate, fates, partitions, None, kind_fates=tuple(kind_fates))
+    return FaultPlan(loss, duplicate, fates, partitions, float(start + length), float(start), tuple(fate_at),
+                     tuple(kind_fates))
 
 
 @st.composite
 def _scenarios(draw: st.DrawFn, rings, plans, network, min_joiners: int, faults: tuple[str, ...], max_ops: int,
-               joiner_leaves: bool = True) -> Scenario:
+               joiner_leaves: bool = True, message_kinds: tuple[str, ...] = ()) -> Scenario:
     ring = draw(rings)
     joins = _schedule(ring, draw(plans))
     assume(len(joins) >= min_joiners)  # a drawn joiner id was taken by a member
@@ -347,7 +406,10 @@ def _scenarios(draw: st.DrawFn, rings, plans, network, min_joiners: int, faults:
         return Scenario(ring=ring, joins=joins, network=net, seed=seed)
     churn = draw(churn_schedules(ring, joins, faults, max_ops, joiner_leaves=joiner_leaves))
     nodes = ring + tuple(j.node for j in joins)
-    plan = draw(fault_plans(nodes, faults))
+    plan = draw(fault_plans(nodes, faults, message_kinds=message_kinds))
+    # With churn and faults, runs are long (retries, leases): a message named by
+    # kind may be held back too, whenever the protocol sends it.
+    net = attrs.evolve(net, kind_delays=draw(kind_delays(message_kinds)))
     scenario = Scenario(ring=ring, joins=joins, network=plan.apply(net), seed=seed, churn=churn)
     return attrs.evolve(scenario, settle=SETTLE) if scenario.faulty else scenario
 
@@ -361,6 +423,7 @@ def scenarios(
     faults: Iterable[str] = (),
     max_ops: int = 3,
     joiner_leaves: bool = True,
+    message_kinds: Iterable[str] = (),
 ) -> st.SearchStrategy[Scenario]:
     """A whole scenario: an initial ring, joins into it, a network and a seed;
     with `faults` (kinds from `FAULT_KINDS`, e.g. a protocol's `tolerates`),
@@ -369,7 +432,9 @@ def scenarios(
     only members of the initial ring leave). Shrinks towards a one-member
     ring, one joiner at time 0, no churn, no fault, constant latency, no
     scripted delays, seed 0. Without `faults` it draws no churn or fault at
-    all."""
+    all. `message_kinds`, the kinds of message the protocol sends, let faults and delays
+    name single messages by kind (`kind_fates`, `kind_delays`), drawn only
+    with `faults`."""
     return _scenarios(
         rings if rings is not None else initial_rings(),
         _join_plans(min_joiners, max_joiners, node_ids(), max_start),
@@ -378,6 +443,7 @@ def scenarios(
         check_fault_names(faults),
         max_ops,
         joiner_leaves,
+        tuple(message_kinds),
     )
 
 
@@ -385,8 +451,10 @@ def scenarios_for(protocol: type, faults: Iterable[str] | None = None, **options
     """Scenarios for a protocol class: with the churn and faults it claims to
     tolerate (its `tolerates`), or those in `faults`. With leaves or crashes a
     scenario may have no joiner at all (two leaves can be a bug by themselves).
-    Other options go to `scenarios`."""
+    Faults and delays by message kind use the protocol's `kinds`. Other
+    options go to `scenarios`."""
     kinds = tuple(getattr(protocol, "tolerates", ())) if faults is None else tuple(faults)
     if any(k in kinds for k in _CHURN_KINDS):
         options.setdefault("min_joiners", 0)
+    options.setdefault("message_kinds", tuple(getattr(protocol, "kinds", ())))
     return scenarios(faults=kinds, **options)

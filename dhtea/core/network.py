@@ -15,7 +15,16 @@ copy takes a second latency draw, so it may arrive before or after the first);
 move towards 1); `fate_at` scripts single messages sent while the window is
 open, `(k, f)` giving the k-th of them fate f (so a window that opens late
 can lose exactly the first message sent after it opens); `partitions` lose every message sent between two sets of
-nodes during a time window, healing at its end. Fault draws come from their
+nodes during a time window, healing at its end.
+
+Scripts by message kind name a message by what it is rather than when it is
+sent: `kind_delays` `(kind, k, d)` makes the k-th message of that kind sent
+in the run (from 0) take `d`, and `kind_fates` `(kind, k, f)` gives it fate
+f, wherever in the run it falls (the first lease-repair reply lost, the
+second CONNECT held back past a retry). A protocol's timers may put such a
+message far beyond any time a window is drawn at; so that the protocol still
+gets its settle window after the fault, the simulator counts the window from
+the last fault that took place when that is later than `calm_at`. Fault draws come from their
 own seeded generator, so turning faults on or off leaves every latency as it
 was, and a run without faults draws exactly what it drew before faults existed.
 """
@@ -155,6 +164,42 @@ def _fate_at(value: object) -> tuple[tuple[int, str], ...]:
     return pairs
 
 
+def _kind_script(value: object, what: str, check) -> tuple[tuple[str, int, object], ...]:
+    """(kind, k, x) triples, sorted, each message scripted once; `check(x)`
+    gives x or raises ValueError."""
+    triples = []
+    for item in value:  # type: ignore[union-attr]
+        kind, k, x = item
+        if not isinstance(kind, str) or not kind:
+            raise ValueError(f"{what} names a message kind by a non-empty string, got {kind!r}")
+        triples.append((kind, _index(k), check(x, kind, k)))
+    triples.sort()
+    keys = [(kind, k) for kind, k, _ in triples]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{what} scripts a message more than once")
+    return tuple(triples)
+
+
+def _a_delay(d: object, kind: str, k: int) -> float:
+    if isinstance(d, bool) or not isinstance(d, (int, float)) or not (math.isfinite(d) and d >= 0):
+        raise ValueError(f"a scripted delay is a finite number >= 0, got {d!r} for {kind} #{k}")
+    return float(d)
+
+
+def _a_fate(f: object, kind: str, k: int) -> str:
+    if f not in FATES:
+        raise ValueError(f"a message fate is one of {', '.join(FATES)}, got {f!r} for {kind} #{k}")
+    return f  # type: ignore[return-value]
+
+
+def _kind_delays(value: object) -> tuple[tuple[str, int, float], ...]:
+    return _kind_script(value, "kind_delays", _a_delay)  # type: ignore[return-value]
+
+
+def _kind_fates(value: object) -> tuple[tuple[str, int, str], ...]:
+    return _kind_script(value, "kind_fates", _a_fate)  # type: ignore[return-value]
+
+
 def _index(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"a message index is a whole number >= 0, got {value!r}")
@@ -248,6 +293,13 @@ class Network:
     #: fault window (`faults_from` to `faults_until`) has fate f, unless `fates`
     #: scripts that message too (it wins).
     fate_at: tuple[tuple[int, str], ...] = attrs.field(default=(), converter=_fate_at)
+    #: Delays by kind, (kind, k, d): the k-th message of `kind` sent in the run
+    #: (from 0) takes d, unless `delays` or `delay_at` script it (they win).
+    kind_delays: tuple[tuple[str, int, float], ...] = attrs.field(default=(), converter=_kind_delays)
+    #: Fates by kind, (kind, k, f): the k-th message of `kind` sent in the run
+    #: (from 0) has fate f, in the fault window or not; inside the window
+    #: `fates` and `fate_at` win. A partition cutting it wins over all.
+    kind_fates: tuple[tuple[str, int, str], ...] = attrs.field(default=(), converter=_kind_fates)
 
     def __attrs_post_init__(self) -> None:
         pairs = [(link.src, link.dst) for link in self.links]
@@ -265,11 +317,13 @@ class Network:
     def faulty(self) -> bool:
         """Whether any message may be lost or duplicated."""
         return bool(self.loss or self.duplicate or any(f != "deliver" for f in self.fates) or self.partitions
-                    or any(f != "deliver" for _, f in self.fate_at))
+                    or any(f != "deliver" for _, f in self.fate_at) or any(f != "deliver" for *_, f in self.kind_fates))
 
     @property
     def calm_at(self) -> float:
-        """When the network's faults are over (0 for a reliable network)."""
+        """When the network's faults are over (0 for a reliable network), as
+        far as the scenario says: a fate by kind falls when its message is
+        sent, which only the run knows."""
         ends = [p.end for p in self.partitions]
         if self.loss or self.duplicate or self.fates or self.fate_at:
             ends.append(self.faults_until or 0.0)
@@ -291,7 +345,7 @@ class Wire:
     time, and (only when the network has faults) into a fate."""
 
     __slots__ = ("_network", "_rng", "_links", "_last", "_sent", "_fault_rng", "_fated", "_delay_at", "_fate_at",
-                 "_in_window")
+                 "_in_window", "_kind_delays", "_kind_fates", "_kind_sent", "_kind_fated")
 
     def __init__(self, network: Network, rng: random.Random, fault_seed: int = 0) -> None:
         self._network = network
@@ -306,17 +360,26 @@ class Wire:
         self._delay_at = dict(network.delay_at)
         self._fate_at = dict(network.fate_at)
         self._in_window = 0  # messages sent inside the fault window so far: `fate_at` counts them
+        self._kind_delays = {(kind, k): d for kind, k, d in network.kind_delays}
+        self._kind_fates = {(kind, k): f for kind, k, f in network.kind_fates}
+        self._kind_sent: dict[str, int] = {}  # messages of each kind given an arrival time so far
+        self._kind_fated: dict[str, int] = {}  # ... and given a fate so far
 
-    def fate(self, now: float, src: int, dst: int, arrive: float) -> tuple[str | None, float | None]:
-        """What happens to a message sent at `now` that would arrive at `arrive`:
+    def fate(self, now: float, src: int, dst: int, arrive: float, kind: str = "") -> tuple[str | None, float | None]:
+        """What happens to a message of `kind` sent at `now` that would arrive at `arrive`:
         (None, None) delivered once; ("lost" | "partitioned", None) never
         delivered; ("duplicated", t) delivered at `arrive` and again at `t`."""
         net = self._network
         n = self._fated
         self._fated = n + 1
+        by_kind = None
+        if self._kind_fates:
+            c = self._kind_fated.get(kind, 0)
+            self._kind_fated[kind] = c + 1
+            by_kind = self._kind_fates.get((kind, c))
         roll = 0.0
         extra = arrive - now
-        if net.loss or net.duplicate or net.fates or self._fate_at:  # drawn for every message, used or not, as latencies are
+        if net.loss or net.duplicate or net.fates or self._fate_at or self._kind_fates:  # drawn for every message, used or not, as latencies are
             roll = self._fault_rng.random()
             model = self._links.get((src, dst), net.latency) if self._links else net.latency
             try:
@@ -327,12 +390,17 @@ class Wire:
             if p.cuts(now, src, dst):
                 return "partitioned", None
         if (net.faults_until is not None and now >= net.faults_until) or now < net.faults_from:
-            return None, None
-        scripted = net.fates[n] if n < len(net.fates) else None
-        k = self._in_window
-        self._in_window = k + 1
-        if scripted is None and self._fate_at:
-            scripted = self._fate_at.get(k)
+            if by_kind is None:
+                return None, None
+            scripted = by_kind
+        else:
+            scripted = net.fates[n] if n < len(net.fates) else None
+            k = self._in_window
+            self._in_window = k + 1
+            if scripted is None and self._fate_at:
+                scripted = self._fate_at.get(k)
+            if scripted is None:
+                scripted = by_kind
         if scripted is None and (net.loss or net.duplicate):
             scripted = "lose" if roll < net.loss else "duplicate" if roll < net.loss + net.duplicate else "deliver"
         if scripted == "lose":
@@ -342,7 +410,7 @@ class Wire:
             return "duplicated", again if math.isfinite(again) else arrive
         return None, None
 
-    def arrival(self, now: float, src: int, dst: int) -> float:
+    def arrival(self, now: float, src: int, dst: int, kind: str = "") -> float:
         net = self._network
         model = self._links.get((src, dst), net.latency) if self._links else net.latency
         # Draw even when a scripted delay overrides it, so removing one scripted
@@ -353,10 +421,17 @@ class Wire:
             delay = math.inf
         n = self._sent
         self._sent = n + 1
+        by_kind = None
+        if self._kind_delays:  # every message of a kind counted, scripted by index or not
+            c = self._kind_sent.get(kind, 0)
+            self._kind_sent[kind] = c + 1
+            by_kind = self._kind_delays.get((kind, c))
         if n < len(net.delays):
             delay = net.delays[n]
         elif self._delay_at and n in self._delay_at:
             delay = self._delay_at[n]
+        elif by_kind is not None:
+            delay = by_kind
         at = now + delay
         if not math.isfinite(at):
             raise LatencyError(f"latency model {model} gave a delay that is not a finite number")

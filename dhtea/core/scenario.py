@@ -169,7 +169,8 @@ class Scenario:
     #: Leaves and crashes, in the order they were written.
     churn: tuple[Departure, ...] = attrs.field(default=(), converter=_churn)
     #: The settle rule: None runs to rest as always. A number S runs until S after
-    #: `calm_at` (churn and faults over), then checks the eventual invariants; a run
+    #: `calm_at` (churn and faults over; or after the last fault that took place,
+    #: if a fate by message kind fell later), then checks the eventual invariants; a run
     #: whose views still changed in the last half of that window breaks `progress`.
     settle: float | None = attrs.field(default=None, validator=_settle)
 
@@ -209,7 +210,7 @@ class Scenario:
         """The kinds of churn and faults this scenario holds, in `FAULT_KINDS` order."""
         kinds = {self.churn_kind(op) for op in self.churn}
         net = self.network
-        scripted = net.fates + tuple(f for _, f in net.fate_at)
+        scripted = net.fates + tuple(f for _, f in net.fate_at) + tuple(f for *_, f in net.kind_fates)
         if net.loss or "lose" in scripted:
             kinds.add("loss")
         if net.duplicate or "duplicate" in scripted:

@@ -135,6 +135,7 @@ class Simulation:
         self.rng = random.Random(scenario.seed)
         self.wire = Wire(scenario.network, self.rng, scenario.seed)
         self._faulty = scenario.network.faulty  # off: sends never ask the wire for a fate
+        self._settle_end = scenario.settle_end  # where the settle window ends, so far
         self._gone: dict[int, str] = {}  # node -> "left" | "crashed"
         self._waiting_leaves: dict[int, Leave] = {}  # joiner -> its leave, due when it becomes a member
         self._last_change = 0.0  # time of the last event that changed a view
@@ -343,7 +344,7 @@ class Simulation:
 
     def _send(self, msg: _InFlight, now: float) -> None:
         dst = msg.dst
-        arrive = self.wire.arrival(now, msg.src, dst) if dst in self.nodes else None
+        arrive = self.wire.arrival(now, msg.src, dst, msg.kind) if dst in self.nodes else None
         if self._faulty and arrive is not None:
             self._send_with_fault(msg, now, arrive)
             return
@@ -353,9 +354,14 @@ class Simulation:
             self._schedule(msg, NORMAL, arrive - now)
 
     def _send_with_fault(self, msg: _InFlight, now: float, arrive: float) -> None:
-        fault, again = self.wire.fate(now, msg.src, msg.dst, arrive)
-        if fault is not None and again is None:  # lost, or cut by a partition
-            arrive = None
+        fault, again = self.wire.fate(now, msg.src, msg.dst, arrive, msg.kind)
+        if fault is not None:
+            if again is None:  # lost, or cut by a partition
+                arrive = None
+            if self._settle_end is not None and now + self.scenario.settle > self._settle_end:
+                # A fate by message kind may fall after `calm_at`: the protocol
+                # still gets its whole settle window after the last fault.
+                self._settle_end = now + self.scenario.settle
         self.trace.send(now, msg.kind, msg.src, msg.dst, msg.values, arrive, fault, again)
         if arrive is not None:
             msg.callbacks = self._deliver_callbacks
@@ -402,12 +408,13 @@ class Simulation:
                 raise _Halt
             settle_end = self.scenario.settle_end
             if settle_end is None or (deadline is not None and deadline < settle_end):
+                self._settle_end = None
                 self.env.run(until=deadline)
                 status = "deadline" if self.env.peek() != float("inf") else "rest"
             else:
-                status = self._run_to_settle(settle_end)
+                status = self._run_to_settle()
             last = len(self.trace) - 1
-            if status == "settled" and self._still_changing(settle_end, last):
+            if status == "settled" and self._still_changing(self._settle_end, last):
                 raise _Halt
             if not self.per_event:  # checking was off during the run: check the end state once
                 self._run_checks(self.safety, everyone, last, self._end_time(status) if status == "rest" else None)
@@ -432,15 +439,16 @@ class Simulation:
         )
 
 
-    def _run_to_settle(self, settle_end: float) -> str:
-        """Run until rest or the end of the settle window, whichever comes first."""
+    def _run_to_settle(self) -> str:
+        """Run until rest or the end of the settle window, whichever comes
+        first (the window may move later while the run goes: `_send_with_fault`)."""
         env = self.env
-        while env.peek() <= settle_end:
+        while env.peek() <= self._settle_end:
             env.step()
         if env.peek() == float("inf"):
             return "rest"
-        if env.now < settle_end:
-            env.run(until=settle_end)  # only moves the clock: nothing is due before it
+        if env.now < self._settle_end:
+            env.run(until=self._settle_end)  # only moves the clock: nothing is due before it
         return "settled"
 
     def _end_time(self, status: str) -> float:

@@ -26,7 +26,7 @@ from dhtea.core.trace import RunResult
 def _fault_kinds(scenario: Scenario) -> tuple[str, ...]:
     """The kinds of fault in a scenario, each once (("none",) without any):
     departures (leave, crash) and network faults (loss, duplication, scripted
-    fates of the first messages, of single messages, partitions). A run
+    fates of the first messages, of single messages, by message kind, partitions). A run
     counts under each of its kinds: counted by combination, a hunt's few
     thousand runs would spread over dozens of combinations."""
     kinds = {type(d).__name__.lower() for d in getattr(scenario, "churn", ())}
@@ -34,6 +34,7 @@ def _fault_kinds(scenario: Scenario) -> tuple[str, ...]:
     for kind, present in (("loss", getattr(net, "loss", 0)), ("duplication", getattr(net, "duplicate", 0)),
                           ("scripted fates", getattr(net, "fates", ())),
                           ("single-message fates", getattr(net, "fate_at", ())),
+                          ("fates by message kind", getattr(net, "kind_fates", ())),
                           ("partition", getattr(net, "partitions", ()))):
         if present:
             kinds.add(kind)
@@ -139,16 +140,19 @@ def _order(value: str) -> tuple:
 
 #: The coverage kinds each churn or fault a hunt generates brings (`_fault_kinds`).
 _COVERAGE_KINDS = {"leave": ("leave",), "crash-joiner": ("crash",), "crash-leaver": ("crash",), "crash": ("crash",),
-                   "loss": ("loss", "scripted fates", "single-message fates"),
-                   "duplicate": ("duplication", "scripted fates", "single-message fates"), "partition": ("partition",)}
+                   "loss": ("loss", "scripted fates", "single-message fates", "fates by message kind"),
+                   "duplicate": ("duplication", "scripted fates", "single-message fates", "fates by message kind"),
+                   "partition": ("partition",)}
 
 
 def expected_values(max_ring: int | None = None, max_joiners: int | None = None,
-                    faults: Iterable[str] = ()) -> dict[str, list[str]]:
+                    faults: Iterable[str] = (), by_kind: bool = True) -> dict[str, list[str]]:
     """The feature values a hunt's strategy can produce, to show those it
-    never ran; `faults` are the churn and faults it generates (`FAULT_KINDS`)."""
+    never ran; `faults` are the churn and faults it generates (`FAULT_KINDS`);
+    `by_kind`: whether the protocol names its message kinds, which fates by
+    message kind need."""
     out: dict[str, list[str]] = {"latency model": list(LATENCY_MODELS)}
-    kinds = [k for f in faults for k in _COVERAGE_KINDS.get(f, ())]
+    kinds = [k for f in faults for k in _COVERAGE_KINDS.get(f, ()) if by_kind or k != "fates by message kind"]
     if kinds:
         out["fault kinds"] = list(dict.fromkeys(["none", *sorted(set(kinds))]))
     if max_ring is not None:

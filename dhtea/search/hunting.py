@@ -68,7 +68,8 @@ class Bug:
 
 def without_faults(scenario: Scenario) -> Scenario:
     """The same scenario with no leave, no crash and no message fault."""
-    net = attrs.evolve(scenario.network, loss=0.0, duplicate=0.0, fates=(), fate_at=(), partitions=(), faults_until=None)
+    net = attrs.evolve(scenario.network, loss=0.0, duplicate=0.0, fates=(), fate_at=(), kind_fates=(), partitions=(),
+                       faults_until=None)
     return attrs.evolve(scenario, churn=(), network=net, settle=None)
 
 
@@ -108,7 +109,8 @@ def without_kind(scenario: Scenario, kind: str) -> Scenario:
     if kind in ("loss", "duplicate"):
         fate = "lose" if kind == "loss" else "duplicate"
         net = attrs.evolve(net, fates=tuple("deliver" if f == fate else f for f in net.fates),
-                           fate_at=tuple(p for p in net.fate_at if p[1] != fate), **{kind: 0.0})
+                           fate_at=tuple(p for p in net.fate_at if p[1] != fate),
+                           kind_fates=tuple(p for p in net.kind_fates if p[2] != fate), **{kind: 0.0})
         return attrs.evolve(scenario, network=net)
     kinds = [(op, scenario.churn_kind(op)) for op in scenario.churn]
     leavers = {op.node for op, k in kinds if k == "leave"} if kind == "leave" else set()

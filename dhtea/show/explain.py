@@ -146,7 +146,7 @@ def setup(scenario: Scenario) -> str:
         latency = f"every message takes {_t(lat.value)} time unit{'s' if lat.value != 1 else ''}"  # type: ignore[attr-defined]
     else:
         latency = f"message latencies are drawn from {describe_latency(lat)} with seed {scenario.seed}"
-    extra = " (some messages have scripted delays)" if net.delays or net.delay_at or net.links else ""
+    extra = " (some messages have scripted delays)" if net.delays or net.delay_at or net.kind_delays or net.links else ""
     text = f"The ring starts with {members}. {joins[:1].upper() + joins[1:] or 'Nobody joins'}. {latency[:1].upper() + latency[1:]}{extra}."
     more = [_churn_words(scenario)] + _fault_words(scenario)
     return " ".join([text] + [m[:1].upper() + m[1:] + "." for m in more if m])
@@ -181,6 +181,13 @@ def _fault_words(scenario: Scenario) -> list[str]:
     for p in net.partitions:
         out.append(f"messages between {{{', '.join(map(str, p.side_a))}}} and {{{', '.join(map(str, p.side_b))}}} are lost from "
                    f"t={_t(p.start)} to t={_t(p.end)} (a partition that then heals)")
+    by_kind = [f"the {_ordinal(n + 1)} {m} message sent is {'lost' if f == 'lose' else 'delivered twice'}"
+               for m, n, f in net.kind_fates if f != "deliver"]
+    if by_kind:
+        out.append(", ".join(by_kind) + " (scripted, whenever it is sent)")
+    held = [f"the {_ordinal(n + 1)} {m} message sent takes {_t(d)}" for m, n, d in net.kind_delays]
+    if held:
+        out.append(", ".join(held) + " (scripted)")
     return out
 
 

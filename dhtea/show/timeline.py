@@ -88,6 +88,9 @@ def describe_scenario(s: Scenario) -> list[str]:
         lines.append("scripted delays (by send order): " + ", ".join(_t(d) for d in net.delays))
     if net.delay_at:
         lines.append("scripted delays of single messages: " + ", ".join(f"#{n} {_t(d)}" for n, d in net.delay_at))
+    if net.kind_delays:
+        lines.append("scripted delays by message kind (counted from 0): "
+                     + ", ".join(f"{m} #{n} {_t(d)}" for m, n, d in net.kind_delays))
     lines += describe_churn(s)
     lines.append(f"seed: {s.seed}" + (f", deadline t={_t(s.deadline)}" if s.deadline is not None else ""))
     return lines
@@ -116,10 +119,14 @@ def describe_churn(s: Scenario) -> list[str]:
         faults[-1] += f" (messages sent {since}{until})".replace(" )", ")")
     for p in net.partitions:
         faults.append(f"partition {list(p.side_a)} | {list(p.side_b)} from t={_t(p.start)} to t={_t(p.end)}")
+    if net.kind_fates:
+        faults.append("fates by message kind (counted from 0, anywhere in the run): "
+                      + ", ".join(f"{m} #{n} {f}" for m, n, f in net.kind_fates))
     if faults:
         lines.append("faults: " + "; ".join(faults))
     if s.settle is not None:
-        lines.append(f"settle window: {_t(s.settle)} after t={_t(s.calm_at)}")
+        later = " or after the last fault, if later" if net.kind_fates else ""
+        lines.append(f"settle window: {_t(s.settle)} after t={_t(s.calm_at)}{later}")
     return lines
 
 

@@ -4,7 +4,7 @@ A trace file holds the protocol name, the scenario (seed included), the event
 trace, the violations and the final node views. Churn and faults are optional
 fields, written only when a run has them (`scenario.churn`, `scenario.settle`,
 the network's `loss`, `duplicate`, `fates`, `partitions`, `faults_until`,
-`faults_from`, `delay_at`, `fate_at`; an
+`faults_from`, `delay_at`, `fate_at`, `kind_delays`, `kind_fates`; an
 event's `fault` and `again`; a view's `leaving` and `gone`): absent means none,
 so a file written before they existed reads and replays exactly as it did. It is versioned: `format` is
 `dhtea-trace` and `version` is `TRACE_VERSION`. Writing is canonical (sorted
@@ -84,6 +84,10 @@ def scenario_to_dict(s: Scenario) -> dict:
         network["delay_at"] = [{"index": n, "delay": d} for n, d in net.delay_at]
     if net.fate_at:
         network["fate_at"] = [{"index": n, "fate": f} for n, f in net.fate_at]
+    if net.kind_delays:
+        network["kind_delays"] = [{"kind": m, "index": n, "delay": d} for m, n, d in net.kind_delays]
+    if net.kind_fates:
+        network["kind_fates"] = [{"kind": m, "index": n, "fate": f} for m, n, f in net.kind_fates]
     out = {
         "ring": list(s.ring),
         "joins": [{"node": j.node, "at": j.at, "bootstrap": j.bootstrap} for j in s.joins],
@@ -330,6 +334,10 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> Scenario:
                       for p in _list(net.get("delay_at", []), "delay_at")],
             fate_at=[(_field(p, "index", "fate_at"), _field(p, "fate", "fate_at"))
                      for p in _list(net.get("fate_at", []), "fate_at")],
+            kind_delays=[(_field(p, "kind", "kind_delays"), _field(p, "index", "kind_delays"),
+                          _field(p, "delay", "kind_delays")) for p in _list(net.get("kind_delays", []), "kind_delays")],
+            kind_fates=[(_field(p, "kind", "kind_fates"), _field(p, "index", "kind_fates"),
+                         _field(p, "fate", "kind_fates")) for p in _list(net.get("kind_fates", []), "kind_fates")],
         )
         joins = [
             Join(_field(j, "node", "join"), _field(j, "at", "join"), _field(j, "bootstrap", "join"))
@@ -569,6 +577,8 @@ NETWORK_FIELDS: Fields = {
     "faults_from": optional(TIME),
     "delay_at": optional(list_of(record({"index": integer(0), "delay": TIME}))),
     "fate_at": optional(list_of(record({"index": integer(0), "fate": one_of(*FATES)}))),
+    "kind_delays": optional(list_of(record({"kind": NAME, "index": integer(0), "delay": TIME}))),
+    "kind_fates": optional(list_of(record({"kind": NAME, "index": integer(0), "fate": one_of(*FATES)}))),
 }
 SCENARIO_FIELDS: Fields = {
     "ring": list_of(NODE_ID, shortest=1),

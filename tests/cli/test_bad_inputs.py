@@ -39,7 +39,8 @@ HUNT = ROOT / "reports" / "classic" / "hunt.json"
 CHURN = Scenario(ring=(0, 9, 20), joins=JoinSchedule([Join(5, 0, 0), Join(14, 0.5, 9)]), seed=3, settle=5,
                  network=Network(Uniform(0.5, 2), loss=0.2, duplicate=0.2, fates=("deliver", "duplicate", "lose"),
                                  partitions=[Partition(1, 3, (0,), (20,))], faults_until=6, faults_from=0.5,
-                                 delay_at=[(4, 2.5)], fate_at=[(1, "lose")]),
+                                 delay_at=[(4, 2.5)], fate_at=[(1, "lose")], kind_fates=[("CONNECT", 1, "lose")],
+                                 kind_delays=[("NEW_NEIGHBOUR", 0, 30)]),
                  churn=[Leave(9, 4), Crash(20, 8), Leave(14, 1)])
 HANG = 30  # seconds: far beyond any run here; only a hang reaches it
 
@@ -49,7 +50,7 @@ LITERALS = {f'"{HUGE}"': "9" * 5000, f'"{NAN}"': "NaN", f'"{INF}"': "-Infinity",
             f'"{DEEP}"': "[" * 50_000 + "]" * 50_000}
 # Fields a file may leave out (deleting them can leave a valid file).
 OPTIONAL = {"seconds", "invariants", "started", "statistics", "interrupted", "loss", "duplicate", "fates",
-            "partitions", "faults_until", "faults_from", "delay_at", "fate_at", "churn", "settle", "fault", "again", "data", "changes", "arrive", "timer", "msg", "settings", "value", "floor", "bootstrap", "pid", "faults",
+            "partitions", "faults_until", "faults_from", "delay_at", "fate_at", "kind_delays", "kind_fates", "churn", "settle", "fault", "again", "data", "changes", "arrive", "timer", "msg", "settings", "value", "floor", "bootstrap", "pid", "faults",
             "error", "lost"}
 
 
