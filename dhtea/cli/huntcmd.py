@@ -120,7 +120,7 @@ def run(args: argparse.Namespace, style: Style, invariants: tuple) -> int:
           + (f" (beyond what {args.protocol} claims to tolerate: {', '.join(beyond)})" if beyond else ""), flush=True)
     if faults:
         settings["faults"] = ",".join(faults)
-    expected = expected_values(args.max_ring, args.max_joiners, faults, by_kind=bool(getattr(protocol, "kinds", ())))
+    expected = expected_values(args.max_ring, args.max_joiners, faults, tuple(getattr(protocol, "kinds", ())))
     if shares == 1 and not dask:
         report = _hunt_here(args, protocol, invariants, database, output, progress, style)
     else:

@@ -3,7 +3,8 @@ each interesting state.
 
 "2,000 scenarios passed" proves little if none of them had a joiner wait behind
 a lock. A hunt counts every run by the features of its scenario (ring size,
-joiner count, latency model, and any other feature in `FEATURES`) and by the
+joiner count, latency model, and any other feature in `FEATURES`), by what
+happened in it (`RUN_FEATURES`: the kinds of message a fault hit) and by the
 interesting states the run went through (`STATES`); a value or a state that no
 run reached is listed as never exercised.
 
@@ -48,6 +49,22 @@ FEATURES: tuple[tuple[str, Callable[[Scenario], str | tuple[str, ...] | None]], 
     ("latency model", lambda s: s.network.latency.kind),
     ("fault kinds", _fault_kinds),
 )
+
+def faulted_kinds(result: RunResult) -> tuple[str, ...] | None:
+    """The kinds of the messages a run lost, doubled or cut (None for a run
+    whose network has no fault): which of a protocol's messages the hunt
+    ever took away or repeated. A kind never faulted is a blind spot (a reply
+    that is only sent after a lease runs out, say)."""
+    if not result.scenario.network.faulty:
+        return None
+    return tuple(sorted({e.message.kind for e in result.events if e.kind == "send" and e.fault is not None}))
+
+
+#: Features of a run, not only of its scenario.
+RUN_FEATURES: tuple[tuple[str, Callable[[RunResult], tuple[str, ...] | None]], ...] = (
+    ("faulted message kinds", faulted_kinds),
+)
+
 
 QUEUED = "a joiner queued behind a lock"
 OVERTAKEN = "a message overtook another on its link"
@@ -103,6 +120,12 @@ class Coverage:
                 counts = self.features.setdefault(name, {})
                 for v in (value,) if isinstance(value, str) else value:
                     counts[v] = counts.get(v, 0) + 1
+        for name, values_of in RUN_FEATURES:
+            values = values_of(result)
+            if values is not None:
+                counts = self.features.setdefault(name, {})
+                for v in values:
+                    counts[v] = counts.get(v, 0) + 1
         for state in reached_states(result):
             self.states[state] = self.states.get(state, 0) + 1
 
@@ -120,7 +143,7 @@ class Coverage:
         `expected` value (and every state) that no run reached listed in `never`."""
         expected = dict(expected or {})
         features = {}
-        for name, _ in FEATURES:
+        for name, _ in FEATURES + RUN_FEATURES:
             seen = self.features.get(name, {})
             if not seen and name not in expected:
                 continue
@@ -146,13 +169,17 @@ _COVERAGE_KINDS = {"leave": ("leave",), "crash-joiner": ("crash",), "crash-leave
 
 
 def expected_values(max_ring: int | None = None, max_joiners: int | None = None,
-                    faults: Iterable[str] = (), by_kind: bool = True) -> dict[str, list[str]]:
+                    faults: Iterable[str] = (), message_kinds: Iterable[str] = ()) -> dict[str, list[str]]:
     """The feature values a hunt's strategy can produce, to show those it
     never ran; `faults` are the churn and faults it generates (`FAULT_KINDS`);
-    `by_kind`: whether the protocol names its message kinds, which fates by
-    message kind need."""
+    `message_kinds` the kinds of message the protocol names (its `kinds`),
+    which fates by message kind need, and which message faults could hit."""
+    faults = tuple(faults)
+    names = list(dict.fromkeys(message_kinds))
     out: dict[str, list[str]] = {"latency model": list(LATENCY_MODELS)}
-    kinds = [k for f in faults for k in _COVERAGE_KINDS.get(f, ()) if by_kind or k != "fates by message kind"]
+    kinds = [k for f in faults for k in _COVERAGE_KINDS.get(f, ()) if names or k != "fates by message kind"]
+    if names and any(f in ("loss", "duplicate", "partition") for f in faults):
+        out["faulted message kinds"] = names
     if kinds:
         out["fault kinds"] = list(dict.fromkeys(["none", *sorted(set(kinds))]))
     if max_ring is not None:

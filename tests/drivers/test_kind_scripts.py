@@ -11,7 +11,7 @@ from dhtea import Join, JoinSchedule, Network, RingNode, Scenario, replay, simul
 from dhtea.cli.main import main
 from dhtea.core.network import Partition
 from dhtea.core.scenario import Crash
-from dhtea.search.coverage import Coverage
+from dhtea.search.coverage import Coverage, expected_values
 from dhtea.search.hunting import without_faults, without_kind
 from dhtea.show.explain import setup
 from dhtea.show.timeline import describe_churn
@@ -167,10 +167,16 @@ def test_timelines_and_explanations_name_the_message_by_kind():
     assert "The 2nd PONG message sent is lost" in words and "The 1st PING message sent takes 40" in words
 
 
-def test_coverage_counts_fates_by_kind():
+def test_coverage_counts_fates_by_kind_and_the_kinds_of_message_faults_hit():
     cov = Coverage()
     cov.add(run(Network(kind_fates=[("PONG", 1, "lose")]), settle=20))
-    assert cov.features["fault kinds"] == {"fates by message kind": 1}
+    cov.add(run(Network(kind_fates=[("PONG", 5, "lose")]), settle=20))  # no 6th PONG: nothing hit
+    cov.add(run(Network()))  # no fault at all: not counted
+    assert cov.features["fault kinds"] == {"fates by message kind": 2, "none": 1}
+    stats = cov.to_dict(expected_values(faults=("loss",), message_kinds=PingPong.kinds))
+    assert stats["features"]["faulted message kinds"] == {"PING": 0, "PONG": 1}
+    assert "faulted message kinds PING" in stats["never"]
+    assert "faulted message kinds" not in expected_values(faults=("leave",), message_kinds=PingPong.kinds)
 
 
 FIND = settings(database=None, max_examples=2000)

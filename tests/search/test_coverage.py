@@ -62,11 +62,12 @@ def test_counts_are_listed_in_numeric_order_with_the_expected_ones_never_reached
 
 
 def test_fault_kinds_a_hunt_generates_are_expected_and_shown_when_never_run():
-    expected = expected_values(faults=("leave", "crash-joiner", "loss"))
+    expected = expected_values(faults=("leave", "crash-joiner", "loss"), message_kinds=("PING",))
     assert expected["fault kinds"] == ["none", "crash", "fates by message kind", "leave", "loss", "scripted fates",
                                        "single-message fates"]
     # Fates by kind need the protocol's message kinds.
-    assert "fates by message kind" not in expected_values(faults=("loss",), by_kind=False)["fault kinds"]
+    assert "fates by message kind" not in expected_values(faults=("loss",))["fault kinds"]
+    assert "fates by message kind" in expected_values(faults=("loss",), message_kinds=("PING",))["fault kinds"]
     assert "fault kinds" not in expected_values()
     coverage = Coverage(runs=2, features={"fault kinds": {"none": 1, "leave": 1}})
     never = coverage.to_dict(expected)["never"]
