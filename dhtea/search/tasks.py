@@ -7,8 +7,10 @@ or on a Dask worker. `merge` combines the tasks' outcomes into one report that
 depends only on the tasks, never on which finished first.
 
 Swarm testing: `swarm_tasks` gives each task a seeded random subset of the
-generation features (latency models, initial ring sizes), so that a rare
-combination is the common case of some task instead of being drowned out.
+generation features (latency models, initial ring sizes, and the churn and
+fault kinds the hunt generates), so that a rare combination is the common
+case of some task instead of being drowned out (a bug that one kind of fault
+hides is found by the tasks without it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import attrs
 from hypothesis import strategies as st
 
 from dhtea.core.network import LATENCY_MODELS
+from dhtea.core.scenario import FAULT_KINDS
 from dhtea.protocols import load_protocol, protocol_name
 from dhtea.search.coverage import Coverage
 from dhtea.search.hunting import Bug, HuntReport, Progress, hunt
@@ -63,6 +66,8 @@ class HuntTask:
             parts.append("rings of " + ",".join(map(str, self.ring_sizes)))
         if self.latency_kinds is not None:
             parts.append("latency " + ",".join(self.latency_kinds))
+        if self.faults is not None:
+            parts.append("faults " + (",".join(self.faults) or "none"))
         return "; ".join(parts)
 
 
@@ -97,13 +102,19 @@ def split(protocol: str, *, shares: int, examples: int, seed: int, max_bugs: int
 
 def swarm_tasks(tasks: Iterable[HuntTask], seed: int) -> list[HuntTask]:
     """The same tasks, each with a seeded random subset of the generation
-    features: at least one latency model, at least one ring size."""
+    features: at least one latency model, at least one ring size, and each of
+    the hunt's churn and fault kinds with even odds (the first task keeps
+    them all, so that every combination is still tried)."""
     out = []
     for task in tasks:
         rng = random.Random(f"dhtea-swarm:{seed}:{task.index}")
         kinds = [k for k in LATENCY_MODELS if rng.random() < 0.5] or [rng.choice(list(LATENCY_MODELS))]
         sizes = [n for n in range(1, task.max_ring + 1) if rng.random() < 0.5] or [rng.randint(1, task.max_ring)]
-        out.append(attrs.evolve(task, latency_kinds=tuple(kinds), ring_sizes=tuple(sizes)))
+        every = task.faults if task.faults is not None else tuple(sorted(load_protocol(task.protocol).tolerates,
+                                                                         key=FAULT_KINDS.index))
+        faults = every if task.index == 0 else tuple(k for k in every if rng.random() < 0.5)
+        out.append(attrs.evolve(task, latency_kinds=tuple(kinds), ring_sizes=tuple(sizes),
+                                faults=faults if faults != every or task.faults is not None else None))
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from dhtea import hunt
+from dhtea.protocols import load_protocol
 from dhtea.search.pool import hunt_in_processes, shares_for
 from dhtea.search.tasks import TaskOutcome, merge, run_task, share_seed, smallest_key, split, swarm_tasks
 from dhtea.traces.serial import trace_text
@@ -91,6 +92,18 @@ def test_swarm_tasks_draw_seeded_feature_subsets():
     assert swarm == swarm_tasks(tasks(6), seed=4)
     assert all(t.latency_kinds and t.ring_sizes for t in swarm)
     assert len({(t.latency_kinds, t.ring_sizes) for t in swarm}) > 1
+    # Fault kinds too: the first task keeps every kind the hunt generates, the others a subset.
+    lease = swarm_tasks(split("gaplease", shares=8, examples=80, seed=2, max_bugs=1, max_ring=3, max_joiners=2,
+                              invariants=()), seed=2)
+    claimed = set(load_protocol("gaplease").tolerates)
+    assert lease[0].faults is None and all(t.faults is None or set(t.faults) < claimed for t in lease)
+    assert len({t.faults for t in lease}) > 2 and any("faults" in t.features for t in lease)
+    only = swarm_tasks(split("gaplease", shares=4, examples=40, seed=1, max_bugs=1, max_ring=3, max_joiners=2,
+                             invariants=(), faults=("leave", "loss")), seed=1)
+    assert only[0].faults == ("leave", "loss") and all(set(t.faults) <= {"leave", "loss"} for t in only)
+    narrow = next(t for t in lease if t.faults is not None and "loss" not in t.faults and "leave" not in t.faults)
+    kinds = run_task(attrs.evolve(narrow, examples=20)).report.coverage.features["fault kinds"]
+    assert "loss" not in kinds and "leave" not in kinds
     outcome = run_task(swarm[0])
     features = outcome.report.coverage.features
     assert set(features["latency model"]) <= set(swarm[0].latency_kinds)
