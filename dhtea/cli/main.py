@@ -84,10 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only the verdict")
     p.add_argument("--save", metavar="FILE", help="also write this run as a trace file (e.g. the fixed protocol passing)")
     _colour_option(p)
+    _full_option(p)
 
     p = sub.add_parser("show", help="print a trace file's timeline without re-running it")
     p.add_argument("trace")
     _colour_option(p)
+    _full_option(p)
 
     p = sub.add_parser("run", help="simulate one scenario given on the command line")
     p.add_argument("--protocol", required=True)
@@ -100,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "the ring, not the run's history (for long runs)")
     _invariant_option(p)
     _colour_option(p)
+    _full_option(p)
 
     p = sub.add_parser("report", help="write one self-contained HTML page about trace files or a hunt")
     p.add_argument("inputs", nargs="+", metavar="TRACE", help="trace files, hunt.json files, or folders holding a hunt.json")
@@ -129,6 +132,12 @@ def _colour_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-color", action="store_true", help="plain text even on a terminal (NO_COLOR=1 does the same)")
 
 
+def _full_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--full", action="store_true",
+                   help="print every event (by default a block of events repeated over and over, such as a retry "
+                        "loop, is shown once and its repeats in one line)")
+
+
 def _style(args: argparse.Namespace) -> Style:
     return style_for(sys.stdout, args.no_color)
 
@@ -142,7 +151,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         raise UsageError(f"--save {args.save} would overwrite the trace being replayed; save elsewhere")
     outcome = replay(read_trace(args.trace), protocol=args.protocol)
     if not args.quiet:
-        print(format_result(outcome.result, _style(args)))
+        print(format_result(outcome.result, _style(args), fold=not args.full))
         print()
     print(outcome.verdict)
     if args.save:
@@ -162,7 +171,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     style = _style(args)
     blamed = blamed_changes(tf.scenario, tf.events, tf.violations) if style.colour else ()
     print(f"protocol: {tf.protocol}")
-    print("\n".join(format_timeline(tf.events, tf.violations, style, blamed)))
+    print("\n".join(format_timeline(tf.events, tf.violations, style, blamed, fold=not args.full)))
     return 0
 
 
@@ -228,7 +237,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.trace_to:
         return _run_to_file(protocol, scenario, invariants, args)
     result = simulate(protocol, scenario, invariants=invariants)
-    print(format_result(result, _style(args)))
+    print(format_result(result, _style(args), fold=not args.full))
     if args.save:
         print(f"trace saved to {save_trace(result, args.save)}")
     return 0 if result.ok else 1
@@ -245,7 +254,7 @@ def _run_to_file(protocol: type, scenario: Scenario, invariants, args: argparse.
     try:
         result = simulate(protocol, scenario, invariants=invariants, spool=spool)
         saved = save_trace(result, target)
-        print(format_result(result, _style(args)))
+        print(format_result(result, _style(args), fold=not args.full))
         if args.save:
             print(f"trace saved to {save_trace(result, args.save)}")
         print(f"trace written to {saved}")

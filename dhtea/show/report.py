@@ -429,10 +429,11 @@ def _stopped(tf: TraceFile, after: Continuation | None = None) -> str:
 def _timeline(tf: TraceFile, after: Continuation | None = None) -> str:
     """The text timeline; each event's line carries its `data-seq`, for the stepper."""
     broke = {v.event for v in tf.violations}
-    lines = [_timeline_lines(format_timeline(tf.events, tf.violations), broke)]
+    # Every event, unfolded: the stepper walks them one by one.
+    lines = [_timeline_lines(format_timeline(tf.events, tf.violations, fold=False), broke)]
     if _continued(after):
         lines.append(esc(f"-- the trace file ends here; the same run, continued to {after.status}: --"))
-        lines.append(_timeline_lines(format_timeline(after.events, after.violations), set()))
+        lines.append(_timeline_lines(format_timeline(after.events, after.violations, fold=False), set()))
     return "<pre class=\"timeline\">" + "\n".join(x for x in lines if x) + "</pre>"
 
 

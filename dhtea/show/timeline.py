@@ -9,11 +9,12 @@ themselves, so stripping the escape codes gives the plain text back.
 from __future__ import annotations
 
 import os
-from typing import Iterable, TextIO
+from typing import Iterable, Iterator, TextIO
 
 import attrs
 
 from dhtea.core.scenario import Scenario
+from dhtea.show.folding import Line, folded
 from dhtea.traces.states import blamed_changes
 from dhtea.core.trace import Event, RunResult
 from invariants import Violation
@@ -210,10 +211,20 @@ def format_timeline(
     violations: Iterable[Violation] = (),
     style: Style = PLAIN,
     blamed: Iterable[tuple[int, str]] = (),
+    fold: bool = True,
 ) -> list[str]:
     """One line per event. A violation is printed after the step it followed,
     sends of that step included. `blamed`: (event seq, field) changes to paint
-    as the cause (see `states.blamed_changes`); plain text ignores it."""
+    as the cause (see `states.blamed_changes`); plain text ignores it. `fold`:
+    a block of events repeated over and over (a retry loop) is shown once,
+    its repeats in one line (`folding.py`); churn, faults and the steps
+    where invariants broke are always shown."""
+    lines = _timeline_lines(events, violations, style, blamed)
+    return list(folded(lines)) if fold else [line.text for line in lines]
+
+
+def _timeline_lines(events: Iterable[Event], violations: Iterable[Violation], style: Style,
+                    blamed: Iterable[tuple[int, str]]) -> Iterator[Line]:
     blamed_at: dict[int, set[str]] = {}
     for seq, field in blamed:
         blamed_at.setdefault(seq, set()).add(field)
@@ -222,18 +233,30 @@ def format_timeline(
     by_event: dict[int, list[Violation]] = {}
     for v in violations:
         by_event.setdefault(v.event, []).append(v)
-    lines = [format_violation(v, style) for v in by_event.pop(-1, [])]
+
+    def told(vs: Iterable[Violation]) -> Iterator[Line]:
+        for v in vs:
+            yield Line(None, -1, "", format_violation(v, style), False)
+
+    yield from told(by_event.pop(-1, []))
     pending: list[Violation] = []
     for e in events:
         if e.kind != "send":
-            lines.extend(format_violation(v, style) for v in pending)
+            yield from told(pending)
             pending = []
-        lines.append(format_event(e, style, focus, e.seq in by_event, blamed_at.get(e.seq, ())))
+        broke = e.seq in by_event
+        blame = blamed_at.get(e.seq, ())
+        foldable = not (broke or blame or pending or e.fault is not None or e.kind in _NEVER_FOLDED)
+        shape = (e.kind, e.node, e.message, e.timer, e.changes) if foldable else None
+        yield Line(shape, e.seq, _t(e.time), format_event(e, style, focus, broke, blame), foldable)
         pending.extend(by_event.pop(e.seq, []))
-    lines.extend(format_violation(v, style) for v in pending)
+    yield from told(pending)
     for rest in by_event.values():
-        lines.extend(format_violation(v, style) for v in rest)
-    return lines
+        yield from told(rest)
+
+
+#: Events a timeline always shows in full.
+_NEVER_FOLDED = frozenset({"join", "leave", "crash"})
 
 
 def format_ring(result: RunResult) -> str:
@@ -245,13 +268,14 @@ def format_ring(result: RunResult) -> str:
     return "final nodes: " + " ".join(parts)
 
 
-def format_result(result: RunResult, style: Style = PLAIN) -> str:
-    """The whole story of a run: scenario, timeline, verdict, end state."""
+def format_result(result: RunResult, style: Style = PLAIN, fold: bool = True) -> str:
+    """The whole story of a run: scenario, timeline (repeats folded unless
+    `fold` is False), verdict, end state."""
     lines = [f"protocol: {result.protocol}"]
     lines += describe_scenario(result.scenario)
     lines.append("")
     blamed = blamed_changes(result.scenario, result.events, result.violations) if style.colour else ()
-    lines += format_timeline(result.events, result.violations, style, blamed)
+    lines += format_timeline(result.events, result.violations, style, blamed, fold)
     lines.append("")
     if result.ok:
         lines.append(style("all invariants held", "ok") + f"; run ended at t={_t(result.end_time)} ({result.status})")
