@@ -24,7 +24,7 @@ f, wherever in the run it falls (the first lease-repair reply lost, the
 second CONNECT held back past a retry). A protocol's timers may put such a
 message far beyond any time a window is drawn at; so that the protocol still
 gets its settle window after the fault, the simulator counts the window from
-the last fault that took place when that is later than `calm_at`. Fault draws come from their
+the last fate by kind that took place when that is later than `calm_at`. Fault draws come from their
 own seeded generator, so turning faults on or off leaves every latency as it
 was, and a run without faults draws exactly what it drew before faults existed.
 """
@@ -169,6 +169,8 @@ def _kind_script(value: object, what: str, check) -> tuple[tuple[str, int, objec
     gives x or raises ValueError."""
     triples = []
     for item in value:  # type: ignore[union-attr]
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise ValueError(f"{what} holds (kind, index, value) triples, got {item!r:.60}")
         kind, k, x = item
         if not isinstance(kind, str) or not kind:
             raise ValueError(f"{what} names a message kind by a non-empty string, got {kind!r}")
@@ -181,8 +183,12 @@ def _kind_script(value: object, what: str, check) -> tuple[tuple[str, int, objec
 
 
 def _a_delay(d: object, kind: str, k: int) -> float:
-    if isinstance(d, bool) or not isinstance(d, (int, float)) or not (math.isfinite(d) and d >= 0):
-        raise ValueError(f"a scripted delay is a finite number >= 0, got {d!r} for {kind} #{k}")
+    try:
+        ok = not isinstance(d, bool) and isinstance(d, (int, float)) and math.isfinite(d) and d >= 0
+    except OverflowError:  # an int too large for a float
+        ok = False
+    if not ok:
+        raise ValueError(f"a scripted delay is a finite number >= 0, got {d!r:.40} for {kind} #{k}")
     return float(d)
 
 
@@ -345,7 +351,7 @@ class Wire:
     time, and (only when the network has faults) into a fate."""
 
     __slots__ = ("_network", "_rng", "_links", "_last", "_sent", "_fault_rng", "_fated", "_delay_at", "_fate_at",
-                 "_in_window", "_kind_delays", "_kind_fates", "_kind_sent", "_kind_fated")
+                 "_in_window", "_kind_delays", "_kind_fates", "_kind_sent", "_kind_fated", "by_kind")
 
     def __init__(self, network: Network, rng: random.Random, fault_seed: int = 0) -> None:
         self._network = network
@@ -364,6 +370,7 @@ class Wire:
         self._kind_fates = {(kind, k): f for kind, k, f in network.kind_fates}
         self._kind_sent: dict[str, int] = {}  # messages of each kind given an arrival time so far
         self._kind_fated: dict[str, int] = {}  # ... and given a fate so far
+        self.by_kind = False  # whether the last fate given was a fate by kind (`kind_fates`)
 
     def fate(self, now: float, src: int, dst: int, arrive: float, kind: str = "") -> tuple[str | None, float | None]:
         """What happens to a message of `kind` sent at `now` that would arrive at `arrive`:
@@ -372,6 +379,7 @@ class Wire:
         net = self._network
         n = self._fated
         self._fated = n + 1
+        self.by_kind = False
         by_kind = None
         if self._kind_fates:
             c = self._kind_fated.get(kind, 0)
@@ -392,15 +400,15 @@ class Wire:
         if (net.faults_until is not None and now >= net.faults_until) or now < net.faults_from:
             if by_kind is None:
                 return None, None
-            scripted = by_kind
+            scripted, self.by_kind = by_kind, by_kind != "deliver"
         else:
             scripted = net.fates[n] if n < len(net.fates) else None
             k = self._in_window
             self._in_window = k + 1
             if scripted is None and self._fate_at:
                 scripted = self._fate_at.get(k)
-            if scripted is None:
-                scripted = by_kind
+            if scripted is None and by_kind is not None:
+                scripted, self.by_kind = by_kind, by_kind != "deliver"
         if scripted is None and (net.loss or net.duplicate):
             scripted = "lose" if roll < net.loss else "duplicate" if roll < net.loss + net.duplicate else "deliver"
         if scripted == "lose":

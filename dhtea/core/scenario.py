@@ -169,8 +169,8 @@ class Scenario:
     #: Leaves and crashes, in the order they were written.
     churn: tuple[Departure, ...] = attrs.field(default=(), converter=_churn)
     #: The settle rule: None runs to rest as always. A number S runs until S after
-    #: `calm_at` (churn and faults over; or after the last fault that took place,
-    #: if a fate by message kind fell later), then checks the eventual invariants; a run
+    #: `calm_at` (churn and faults over; or after the last fate by message kind
+    #: that took place, if later), then checks the eventual invariants; a run
     #: whose views still changed in the last half of that window breaks `progress`.
     settle: float | None = attrs.field(default=None, validator=_settle)
 

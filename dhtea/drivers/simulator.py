@@ -136,6 +136,7 @@ class Simulation:
         self.wire = Wire(scenario.network, self.rng, scenario.seed)
         self._faulty = scenario.network.faulty  # off: sends never ask the wire for a fate
         self._settle_end = scenario.settle_end  # where the settle window ends, so far
+        self._cut_by_deadline = False  # the window was moved later, but the deadline came first
         self._gone: dict[int, str] = {}  # node -> "left" | "crashed"
         self._waiting_leaves: dict[int, Leave] = {}  # joiner -> its leave, due when it becomes a member
         self._last_change = 0.0  # time of the last event that changed a view
@@ -355,13 +356,14 @@ class Simulation:
 
     def _send_with_fault(self, msg: _InFlight, now: float, arrive: float) -> None:
         fault, again = self.wire.fate(now, msg.src, msg.dst, arrive, msg.kind)
-        if fault is not None:
-            if again is None:  # lost, or cut by a partition
-                arrive = None
-            if self._settle_end is not None and now + self.scenario.settle > self._settle_end:
-                # A fate by message kind may fall after `calm_at`: the protocol
-                # still gets its whole settle window after the last fault.
-                self._settle_end = now + self.scenario.settle
+        if fault is not None and again is None:  # lost, or cut by a partition
+            arrive = None
+        if self.wire.by_kind and self._settle_end is not None and now + self.scenario.settle > self._settle_end:
+            # A fate by message kind may fall after `calm_at`: the protocol
+            # still gets its whole settle window after it (never past the deadline).
+            deadline = self.scenario.deadline
+            self._settle_end = now + self.scenario.settle if deadline is None else min(now + self.scenario.settle, deadline)
+            self._cut_by_deadline = self._settle_end == deadline
         self.trace.send(now, msg.kind, msg.src, msg.dst, msg.values, arrive, fault, again)
         if arrive is not None:
             msg.callbacks = self._deliver_callbacks
@@ -449,6 +451,8 @@ class Simulation:
             return "rest"
         if env.now < self._settle_end:
             env.run(until=self._settle_end)  # only moves the clock: nothing is due before it
+        if self._cut_by_deadline:
+            return "deadline"
         return "settled"
 
     def _end_time(self, status: str) -> float:

@@ -50,18 +50,28 @@ FEATURES: tuple[tuple[str, Callable[[Scenario], str | tuple[str, ...] | None]], 
     ("fault kinds", _fault_kinds),
 )
 
-def faulted_kinds(result: RunResult) -> tuple[str, ...] | None:
-    """The kinds of the messages a run lost, doubled or cut (None for a run
-    whose network has no fault): which of a protocol's messages the hunt
-    ever took away or repeated. A kind never faulted is a blind spot (a reply
-    that is only sent after a lease runs out, say)."""
+def faulted_kinds(result: RunResult) -> dict[str, int] | None:
+    """For a run whose network has faults (None for others): each kind of
+    message it sent, 1 if a loss, duplication or partition hit one of them,
+    else 0. Summed over a hunt: which of the messages the protocol sent under
+    faults the hunt ever took away or repeated. A kind sent but never
+    faulted is a blind spot (a reply only sent after a lease runs out, say);
+    a kind never sent under faults is not listed at all."""
     if not result.scenario.network.faulty:
         return None
-    return tuple(sorted({e.message.kind for e in result.events if e.kind == "send" and e.fault is not None}))
+    hit: dict[str, int] = {}
+    for e in result.events:
+        if e.kind == "send":
+            kind = e.message.kind
+            if e.fault is not None:
+                hit[kind] = 1
+            elif kind not in hit:
+                hit[kind] = 0
+    return hit
 
 
-#: Features of a run, not only of its scenario.
-RUN_FEATURES: tuple[tuple[str, Callable[[RunResult], tuple[str, ...] | None]], ...] = (
+#: Features of a run, not only of its scenario: each gives counts to add, by value.
+RUN_FEATURES: tuple[tuple[str, Callable[[RunResult], dict[str, int] | None]], ...] = (
     ("faulted message kinds", faulted_kinds),
 )
 
@@ -120,12 +130,12 @@ class Coverage:
                 counts = self.features.setdefault(name, {})
                 for v in (value,) if isinstance(value, str) else value:
                     counts[v] = counts.get(v, 0) + 1
-        for name, values_of in RUN_FEATURES:
-            values = values_of(result)
-            if values is not None:
+        for name, counts_of in RUN_FEATURES:
+            more = counts_of(result)
+            if more is not None:
                 counts = self.features.setdefault(name, {})
-                for v in values:
-                    counts[v] = counts.get(v, 0) + 1
+                for v in sorted(more):
+                    counts[v] = counts.get(v, 0) + more[v]
         for state in reached_states(result):
             self.states[state] = self.states.get(state, 0) + 1
 
@@ -173,13 +183,11 @@ def expected_values(max_ring: int | None = None, max_joiners: int | None = None,
     """The feature values a hunt's strategy can produce, to show those it
     never ran; `faults` are the churn and faults it generates (`FAULT_KINDS`);
     `message_kinds` the kinds of message the protocol names (its `kinds`),
-    which fates by message kind need, and which message faults could hit."""
-    faults = tuple(faults)
-    names = list(dict.fromkeys(message_kinds))
+    which fates by message kind need. (Faulted message kinds list the kinds
+    the runs sent: which kinds a protocol sends under which churn is not
+    known beforehand.)"""
     out: dict[str, list[str]] = {"latency model": list(LATENCY_MODELS)}
-    kinds = [k for f in faults for k in _COVERAGE_KINDS.get(f, ()) if names or k != "fates by message kind"]
-    if names and any(f in ("loss", "duplicate", "partition") for f in faults):
-        out["faulted message kinds"] = names
+    kinds = [k for f in faults for k in _COVERAGE_KINDS.get(f, ()) if message_kinds or k != "fates by message kind"]
     if kinds:
         out["fault kinds"] = list(dict.fromkeys(["none", *sorted(set(kinds))]))
     if max_ring is not None:

@@ -56,6 +56,7 @@ def folded(lines: Iterable[Line], max_period: int = MAX_PERIOD, min_repeats: int
             what = "the event above repeats" if n == 1 else f"the {n} events above repeat"
             yield (f"      ... {what} {reps} more times "
                    f"(#{first.seq} to #{last.seq}, t={first.time} to t={last.time})")
+            shown.clear()  # "above" is now a fold line: the next block starts afresh
         else:
             yield from (show(line) for line in kept)
         yield from (show(line) for line in held)  # a repeat cut short: shown as it is

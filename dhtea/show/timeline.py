@@ -126,7 +126,7 @@ def describe_churn(s: Scenario) -> list[str]:
     if faults:
         lines.append("faults: " + "; ".join(faults))
     if s.settle is not None:
-        later = " or after the last fault, if later" if net.kind_fates else ""
+        later = " or after the last fate by kind, if later" if net.kind_fates else ""
         lines.append(f"settle window: {_t(s.settle)} after t={_t(s.calm_at)}{later}")
     return lines
 
@@ -247,7 +247,9 @@ def _timeline_lines(events: Iterable[Event], violations: Iterable[Violation], st
         broke = e.seq in by_event
         blame = blamed_at.get(e.seq, ())
         foldable = not (broke or blame or pending or e.fault is not None or e.kind in _NEVER_FOLDED)
-        shape = (e.kind, e.node, e.message, e.timer, e.changes) if foldable else None
+        # A send's delay is part of it: a message held back must not fold into its peers.
+        delay = None if e.kind != "send" or e.arrive is None else round(e.arrive - e.time, 9)
+        shape = (e.kind, e.node, e.message, e.timer, e.changes, delay) if foldable else None
         yield Line(shape, e.seq, _t(e.time), format_event(e, style, focus, broke, blame), foldable)
         pending.extend(by_event.pop(e.seq, []))
     yield from told(pending)

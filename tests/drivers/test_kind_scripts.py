@@ -162,7 +162,7 @@ def test_timelines_and_explanations_name_the_message_by_kind():
     s = Scenario(ring=(1,), joins=JoinSchedule([Join(2, 0, 1)]), settle=10,
                  network=Network(kind_fates=[("PONG", 1, "lose")], kind_delays=[("PING", 0, 40)]))
     lines = "\n".join(describe_churn(s))
-    assert "PONG #1 lose" in lines and "or after the last fault" in lines
+    assert "PONG #1 lose" in lines and "or after the last fate by kind" in lines
     words = setup(s)
     assert "The 2nd PONG message sent is lost" in words and "The 1st PING message sent takes 40" in words
 
@@ -173,10 +173,10 @@ def test_coverage_counts_fates_by_kind_and_the_kinds_of_message_faults_hit():
     cov.add(run(Network(kind_fates=[("PONG", 5, "lose")]), settle=20))  # no 6th PONG: nothing hit
     cov.add(run(Network()))  # no fault at all: not counted
     assert cov.features["fault kinds"] == {"fates by message kind": 2, "none": 1}
-    stats = cov.to_dict(expected_values(faults=("loss",), message_kinds=PingPong.kinds))
+    stats = cov.to_dict(expected_values(faults=("loss",), message_kinds=PingPong.kinds + ("NEVER_SENT",)))
+    # Kinds sent under faults, with the runs where a fault hit one: PING was sent but never hit.
     assert stats["features"]["faulted message kinds"] == {"PING": 0, "PONG": 1}
-    assert "faulted message kinds PING" in stats["never"]
-    assert "faulted message kinds" not in expected_values(faults=("leave",), message_kinds=PingPong.kinds)
+    assert "faulted message kinds PING" in stats["never"] and "NEVER_SENT" not in str(stats)
 
 
 FIND = settings(database=None, max_examples=2000)
@@ -212,3 +212,25 @@ def test_a_fate_by_kind_for_a_message_never_sent_changes_nothing():
     quiet = run(Network(), settle=20)
     never = run(Network(kind_fates=[("PING", 2, "lose"), ("PUSH", 0, "lose")]), settle=20)
     assert never.events == quiet.events and never.end_time == quiet.end_time
+
+
+def test_only_a_fate_by_kind_moves_the_settle_window():
+    # Loss for the whole run (no faults_until): the window is S after calm_at, however many are lost.
+    lossy = run(Network(loss=0.5), Retrier, settle=150, seed=3)
+    assert any(e.fault == "lost" for e in sends(lossy)) and lossy.end_time == 150 and lossy.status == "settled"
+
+
+def test_a_moved_settle_window_stops_at_the_deadline():
+    net = Network(kind_fates=[("PING", 1, "lose"), ("PING", 2, "lose")])
+    result = run(net, Retrier, settle=150, deadline=300)
+    assert result.status == "deadline" and result.end_time == 300
+    assert max(e.time for e in result.events) <= 300
+
+
+def test_malformed_scripts_by_kind_are_value_errors():
+    with pytest.raises(ValueError, match="finite number"):
+        Network(kind_delays=[("A", 0, 10**400)])
+    with pytest.raises(ValueError, match="triples"):
+        Network(kind_fates=[("A", 0)])
+    with pytest.raises(ValueError, match="triples"):
+        Network(kind_fates="abc")

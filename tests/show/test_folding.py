@@ -1,6 +1,8 @@
 """Timelines fold a block of events repeated over and over (a retry loop) into
 one line, and never fold what the reader must see."""
 
+import re
+
 from dhtea import Join, JoinSchedule, Network, RingNode, Scenario, simulate
 from dhtea.cli.main import main
 from dhtea.core.scenario import Crash
@@ -86,3 +88,30 @@ def test_a_retry_loop_folds_in_timelines_and_on_the_command_line(tmp_path, capsy
     full_out = capsys.readouterr().out
     assert "more times" in folded_out and "more times" not in full_out
     assert full_out.count("\n") == len(result.events) + 1  # the protocol line, then every event
+
+
+def test_after_a_fold_the_next_fold_never_points_at_a_fold_line():
+    shapes = ["0", "!", "0", "1", "0", "1", "0", "1", "0", "1", "1", "1", "1", "0"]
+    out = list(folded(lines(shapes, foldable=lambda s: s != "!")))
+    for before, line in zip(out, out[1:]):
+        if "above repeat" in line:
+            assert "above repeat" not in before, out
+    # Every event is shown or counted in a fold.
+    shown = sum(1 for line in out if line.startswith("#"))
+    counted = 0
+    for line in out:
+        m = re.search(r"the (\d+ events|event) above repeats? (\d+) more times", line)
+        if m:
+            per = 1 if m.group(1) == "event" else int(m.group(1).split()[0])
+            counted += per * int(m.group(2))
+    assert counted and shown + counted == len(shapes)
+
+
+def test_a_send_held_back_does_not_fold_into_its_peers():
+    from dhtea.core.trace import Event
+    from dhtea.core.messages import Message
+    ping = Message("PING", 2, 1)
+    events = [Event(seq=i, time=float(i), kind="send", node=2, message=ping, arrive=i + (60.0 if i == 5 else 1.0))
+              for i in range(12)]
+    out = format_timeline(events)
+    assert any("#5 " in line and "arrives t=65" in line for line in out)
