@@ -201,3 +201,22 @@ class Lingering(GapOwner):
 
     def on_leave(self, ctx):
         self.leaving = True
+
+
+class Pinger(RingNode):
+    """A joiner sends PING to its bootstrap at its start and again every
+    `PERIOD`, for ever; nothing answers (a retry loop, for folds and faults)."""
+
+    kinds = ("PING",)
+    PERIOD = 100
+
+    def on_join(self, ctx, bootstrap):
+        self.to = bootstrap
+        self.on_timer(ctx, "again")
+
+    def on_timer(self, ctx, name):
+        ctx.send(self.to, "PING")
+        ctx.set_timer("again", self.PERIOD)
+
+    def on_ping(self, ctx, msg):
+        pass

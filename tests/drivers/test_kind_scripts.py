@@ -17,6 +17,7 @@ from dhtea.show.explain import setup
 from dhtea.show.timeline import describe_churn
 from dhtea.strategies import kind_delays, kind_fates, scenarios_for
 from dhtea.traces.serial import read_trace, save_trace, scenario_from_dict, scenario_to_dict
+from tests.example_protocols import Pinger
 
 
 class PingPong(RingNode):
@@ -36,23 +37,10 @@ class PingPong(RingNode):
         pass
 
 
-class Retrier(RingNode):
-    """A joiner sends PING to its bootstrap at its start and again every 100."""
+class Retrier(Pinger):
+    """PING at the start and every 100."""
 
     name = "retrier"
-    kinds = ("PING",)
-
-    def on_join(self, ctx, bootstrap):
-        self.to = bootstrap
-        ctx.send(bootstrap, "PING")
-        ctx.set_timer("again", 100)
-
-    def on_timer(self, ctx, name):
-        ctx.send(self.to, "PING")
-        ctx.set_timer("again", 100)
-
-    def on_ping(self, ctx, msg):
-        pass
 
 
 def sends(result):

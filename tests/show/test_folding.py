@@ -3,12 +3,13 @@ one line, and never fold what the reader must see."""
 
 import re
 
-from dhtea import Join, JoinSchedule, Network, RingNode, Scenario, simulate
+from dhtea import Join, JoinSchedule, Network, Scenario, simulate
 from dhtea.cli.main import main
 from dhtea.core.scenario import Crash
 from dhtea.show.folding import Line, folded
 from dhtea.show.timeline import format_result, format_timeline
 from dhtea.traces.serial import save_trace
+from tests.example_protocols import Pinger
 
 
 def lines(shapes, foldable=lambda shape: True):
@@ -53,22 +54,11 @@ def test_folding_streams_and_gives_every_line_without_repeats():
     assert list(folded(plain)) == [line.text for line in plain]
 
 
-class Retrier(RingNode):
-    """A joiner sends PING to its bootstrap every 10, for ever."""
+class Retrier(Pinger):
+    """PING at the start and every 10."""
 
     name = "retrier"
-    kinds = ("PING",)
-
-    def on_join(self, ctx, bootstrap):
-        self.to = bootstrap
-        self.on_timer(ctx, "again")
-
-    def on_timer(self, ctx, name):
-        ctx.send(self.to, "PING")
-        ctx.set_timer("again", 10)
-
-    def on_ping(self, ctx, msg):
-        pass
+    PERIOD = 10
 
 
 def test_a_retry_loop_folds_in_timelines_and_on_the_command_line(tmp_path, capsys):
