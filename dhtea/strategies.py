@@ -284,8 +284,13 @@ def sparse_fates(kinds: Iterable[str] = ("lose", "duplicate"), max_scripted: int
     index = st.one_of(st.integers(0, 7), st.integers(0, max_index))
     pairs = st.lists(st.tuples(index, st.sampled_from(kinds)), min_size=1, max_size=max_scripted,
                      unique_by=lambda p: p[0])
-    # Half the plans script none: rates and the first messages' fates stay as likely as without.
-    return st.tuples(st.booleans(), pairs).map(lambda t: tuple(sorted(t[1])) if t[0] else ())
+    return _half_none(pairs)
+
+
+def _half_none(scripts: st.SearchStrategy[list]) -> st.SearchStrategy[tuple]:
+    """Nothing half the time, else the scripts drawn, sorted: the other draws
+    stay as likely as without them. The choice is drawn first, so it shrinks to nothing."""
+    return st.tuples(st.booleans(), scripts).map(lambda t: tuple(sorted(t[1])) if t[0] else ())
 
 
 def _kind_index(max_index: int) -> st.SearchStrategy[int]:
@@ -312,8 +317,7 @@ def kind_fates(kinds: Iterable[str], fates: Iterable[str] = ("lose", "duplicate"
         return st.just(())
     triples = st.lists(st.tuples(st.sampled_from(names), _kind_index(max_index), st.sampled_from(fate_kinds)),
                        min_size=1, max_size=max_scripted, unique_by=lambda t: t[:2])
-    # Half the plans script none: the other faults stay as likely as without.
-    return st.tuples(st.booleans(), triples).map(lambda t: tuple(sorted(t[1])) if t[0] else ())
+    return _half_none(triples)
 
 
 def kind_delays(kinds: Iterable[str], max_scripted: int = 3, max_index: int = 15, max_delay: int = 10,
@@ -334,7 +338,7 @@ def kind_delays(kinds: Iterable[str], max_scripted: int = 3, max_index: int = 15
     )
     triples = st.lists(st.tuples(st.sampled_from(names), _kind_index(max_index), delay),
                        min_size=1, max_size=max_scripted, unique_by=lambda t: t[:2])
-    return st.tuples(st.booleans(), triples).map(lambda t: tuple(sorted(t[1])) if t[0] else ())
+    return _half_none(triples)
 
 
 def _partition(nodes: tuple[int, ...], start: int, length: int, mask: list[bool]) -> Partition | None:
